@@ -59,10 +59,10 @@ def to_pulse(x: np.ndarray, fps: float, diff: bool = False) -> np.ndarray:
 
 
 def power_spectrum(x: np.ndarray, fps: float) -> tuple[np.ndarray, np.ndarray]:
-    """Periodogram with nfft the next power of two of the length (toolbox convention)."""
+    """Periodogram over the last axis, nfft the next power of two of its length (toolbox)."""
     x = np.asarray(x, dtype=np.float64)
-    freqs, power = scipy.signal.periodogram(x, fs=fps, nfft=next_power_of_two(x.shape[0]),
-                                            detrend=False)
+    freqs, power = scipy.signal.periodogram(x, fs=fps, nfft=next_power_of_two(x.shape[-1]),
+                                            detrend=False, axis=-1)
     return freqs, power
 
 

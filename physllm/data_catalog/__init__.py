@@ -1,0 +1,86 @@
+"""The dataset catalog: one reader per published layout, and a registry that names them.
+
+Each reader's `scan(root)` returns `VideoRecord`s (record.py) sorted numerically by subject and
+session. The registry is the single place that lists what `physllm datasets list` shows and what
+`--dataset` accepts.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from physllm.data_catalog import buaa_mihr, mmpd, pure, ubfc_rppg
+from physllm.data_catalog.record import VideoRecord, natural_key, record_sort_key
+from physllm.errors import DatasetError
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    name: str
+    title: str
+    layout: str
+    citation: str
+    scan: Callable[[Path], list[VideoRecord]]
+    ground_truth: str  # what the dataset's ground truth is and at what rate, for `datasets check`
+
+
+def _scan_synthetic(root: Path) -> list[VideoRecord]:
+    from physllm.data_catalog import synthetic  # imported on use: it renders faces (heavier)
+
+    return synthetic.scan(root)
+
+
+DATASETS: dict[str, DatasetInfo] = {info.name: info for info in (
+    DatasetInfo("ubfc-rppg", "UBFC-rPPG (DATASET_2; DATASET_1 too)", ubfc_rppg.LAYOUT, ubfc_rppg.CITATION,
+                ubfc_rppg.scan, "PPG + HR per frame (pulse oximeter, time-stamped)"),
+    DatasetInfo("pure", "PURE", pure.LAYOUT, pure.CITATION, pure.scan,
+                "PPG + pulse rate at 60 Hz (pulse oximeter), ns time stamps"),
+    DatasetInfo("mmpd", "MMPD (Multi-domain Mobile Video Physiology)", mmpd.LAYOUT, mmpd.CITATION, mmpd.scan,
+                "PPG per frame (30 Hz)"),
+    DatasetInfo("buaa-mihr", "BUAA-MIHR (low-light, 1-100 lux)", buaa_mihr.LAYOUT, buaa_mihr.CITATION,
+                buaa_mihr.scan, "PPG spanning the video (rate undocumented) + oximeter HR"),
+    DatasetInfo("synthetic", "Synthetic faces with a known pulse (physllm)",
+                "UBFC-rPPG's layout (subject{N}/vid.avi + ground_truth.txt) + metadata.json",
+                "Rendered by `physllm datasets synth`.", _scan_synthetic, "PPG per frame (rendered)"),
+)}
+ALIASES = {"ubfc": "ubfc-rppg", "buaa": "buaa-mihr"}
+
+
+def canonical_name(name: str) -> str:
+    name = name.strip().lower()
+    return ALIASES.get(name, name)
+
+
+def get_dataset(name: str) -> DatasetInfo:
+    info = DATASETS.get(canonical_name(name))
+    if info is None:
+        raise DatasetError(f"unknown dataset {name!r}; known datasets: {', '.join(DATASETS)}")
+    return info
+
+
+def scan(name: str, root: Path) -> list[VideoRecord]:
+    """Every video of dataset `name` under `root`, sorted by (subject, session), numbers by value."""
+    return sorted(get_dataset(name).scan(Path(root)), key=record_sort_key)
+
+
+def summarize(records: list[VideoRecord]) -> dict:
+    """What a scan holds: subjects, sessions, minutes, frame rates and the labels' value counts."""
+    labels: dict[str, Counter] = {}
+    for record in records:
+        for key, value in record.metadata.items():
+            labels.setdefault(key, Counter())[value] += 1
+    return {
+        "subjects": len({record.subject for record in records}),
+        "sessions": len(records),
+        "minutes": sum(record.num_frames / record.fps for record in records) / 60.0,
+        "fps": sorted({round(record.fps, 2) for record in records}),
+        "with_hr": sum(record.hr_bpm is not None for record in records),
+        "labels": {key: dict(sorted(counts.items(), key=lambda item: natural_key(str(item[0]))))
+                   for key, counts in sorted(labels.items())},
+    }
+
+
+__all__ = ["DATASETS", "DatasetInfo", "VideoRecord", "get_dataset", "scan", "summarize", "canonical_name"]

@@ -1,0 +1,295 @@
+"""Per-video evaluation as the rPPG field does it, and the tables and files that report it.
+
+Follows rPPG-Toolbox `evaluation/post_process.py::calculate_metric_per_video` and
+`evaluation/metrics.py::calculate_metrics`: per video, join the clip outputs in frame order,
+integrate DiffNormalized outputs, detrend, band-pass (`physllm.pulse.to_pulse`); HR from the
+periodogram peak (FFT) and from peak detection; the ground-truth HR the same way from the label
+PPG; SNR of the method's pulse around the ground-truth HR (its fundamental and 2nd harmonic).
+Metrics over videos (`metrics.hr_metrics`) per method, for all videos, per dataset and per
+scenario label found in the videos' metadata (skin tone, light, motion, …).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable
+
+import numpy as np
+from rich import box
+from rich.console import Console
+from rich.table import Table
+
+from physllm import pulse
+from physllm.errors import CacheError
+from physllm.evaluation.baselines import BASELINES
+from physllm.evaluation.metrics import hr_metrics, mean_se
+from physllm.shards.schema import to_numpy
+
+METHOD_ORDER = ("physllm", "physnet", "pos", "chrom", "green")  # tables list methods in this order
+HR_METHODS = ("fft", "peak")
+MIN_FRAMES = 9  # toolbox: windows shorter than filtfilt's pad length (9) are ignored
+MAX_SCENARIO_LEVELS = 12  # a metadata key with more distinct values is an id, not a scenario
+
+
+@dataclass
+class VideoSignals:
+    """Everything needed to evaluate one video: the truth PPG and each method's raw output."""
+
+    video_id: str
+    dataset: str
+    fps: float
+    metadata: dict
+    truth_ppg: np.ndarray  # (T,) raw ground-truth PPG at frame times
+    methods: dict[str, np.ndarray]  # method → (T,) waveform as the method outputs it
+    diff_methods: set[str] = field(default_factory=set)  # outputs in the DiffNormalized domain
+
+
+@dataclass
+class EvaluationReport:
+    """`per_video`: one row per (video, window, method); `metrics`: one row per
+    (method, hr_method, group, level), group being "all", "dataset" or a scenario key."""
+
+    per_video: list[dict]
+    metrics: list[dict]
+    methods: list[str]
+    scenario_keys: list[str]
+    settings: dict
+
+    def select(self, hr_method: str = "fft", group: str = "all") -> list[dict]:
+        return [m for m in self.metrics if m["hr_method"] == hr_method and m["group"] == group]
+
+
+def _method_order(names: Iterable[str]) -> list[str]:
+    known = [m for m in METHOD_ORDER if m in names]
+    return known + sorted(set(names) - set(known))
+
+
+def scenario_keys(videos: list[VideoSignals]) -> list[str]:
+    """Metadata keys with scalar values and few distinct levels (MMPD labels, synthetic scenario,
+    BUAA-MIHR lux); a key with more levels than MAX_SCENARIO_LEVELS is an id or a measurement."""
+    levels: dict[str, set] = defaultdict(set)
+    scalar: dict[str, bool] = defaultdict(lambda: True)
+    for v in videos:
+        for key, value in v.metadata.items():
+            levels[key].add(str(value))
+            scalar[key] &= isinstance(value, (str, int, float, bool))  # BUAA: lux 1.6
+    return sorted(k for k, vals in levels.items()
+                  if scalar[k] and len(vals) <= MAX_SCENARIO_LEVELS)
+
+
+def _level_order(level: str) -> tuple:
+    """Numbers in numeric order (lux 1.6 before 10.0), then text."""
+    try:
+        return (0, float(level), "")
+    except ValueError:
+        return (1, 0.0, level)
+
+
+def _windows(n: int, fps: float, window_seconds: float | None) -> list[slice]:
+    """Whole video, or the toolbox's non-overlapping evaluation windows (short tail dropped)."""
+    size = n if window_seconds is None else min(n, int(round(window_seconds * fps)))
+    spans = [slice(i, min(i + size, n)) for i in range(0, n, size)]
+    return [s for s in spans if s.stop - s.start >= MIN_FRAMES]
+
+
+def _hr_pair(x: np.ndarray, fps: float) -> tuple[float, float]:
+    return pulse.hr_fft(x, fps), pulse.hr_peaks(x, fps)
+
+
+def evaluate_video(video: VideoSignals, window_seconds: float | None = None) -> list[dict]:
+    """Rows (one per window and method) of HR by FFT and peaks, the truth's HRs, and SNR."""
+    truth = np.asarray(video.truth_ppg, dtype=np.float64)
+    for name, wave in video.methods.items():
+        if len(wave) != len(truth):
+            raise ValueError(f"{video.video_id}: {name} has {len(wave)} samples, "
+                             f"the ground truth {len(truth)}")
+    labels = {k: str(v) for k, v in video.metadata.items()}
+    rows = []
+    for w, span in enumerate(_windows(len(truth), video.fps, window_seconds)):
+        truth_pulse = pulse.to_pulse(truth[span], video.fps)
+        true_fft, true_peak = _hr_pair(truth_pulse, video.fps)
+        for name, wave in video.methods.items():
+            x = pulse.to_pulse(np.asarray(wave)[span], video.fps, diff=name in video.diff_methods)
+            hr_fft, hr_peak = _hr_pair(x, video.fps)
+            rows.append({
+                "video_id": video.video_id, "dataset": video.dataset, "window": w,
+                "start_frame": span.start, "frames": span.stop - span.start, "method": name,
+                "hr_fft": hr_fft, "hr_peak": hr_peak,
+                "true_hr_fft": true_fft, "true_hr_peak": true_peak,
+                # toolbox: SNR around the ground-truth HR of the chosen HR method
+                "snr_fft": pulse.snr_db(x, video.fps, true_fft),
+                "snr_peak": pulse.snr_db(x, video.fps, true_peak),  # nan if the truth has no HR
+                "labels": labels,
+            })
+    return rows
+
+
+def _metric_rows(rows: list[dict], methods: list[str], group: str, level: str) -> list[dict]:
+    out = []
+    for method in methods:
+        mine = [r for r in rows if r["method"] == method]
+        if not mine:
+            continue
+        for hr in HR_METHODS:
+            pred = [r[f"hr_{hr}"] for r in mine]
+            true = [r[f"true_hr_{hr}"] for r in mine]
+            snr, snr_se = mean_se([r[f"snr_{hr}"] for r in mine])
+            out.append({"method": method, "hr_method": hr, "group": group, "level": level,
+                        **hr_metrics(pred, true), "snr": snr, "snr_se": snr_se})
+    return out
+
+
+def evaluate_videos(videos: list[VideoSignals], window_seconds: float | None = None,
+                    scenarios: list[str] | None = None) -> EvaluationReport:
+    """Evaluate every video and method; metrics for all, per dataset and per scenario label.
+
+    `scenarios` defaults to the scenario-like metadata keys (`scenario_keys`); `window_seconds`
+    evaluates non-overlapping windows of that length instead of whole videos.
+    """
+    if not videos:
+        raise ValueError("no videos to evaluate")
+    rows = [row for v in videos for row in evaluate_video(v, window_seconds)]
+    methods = _method_order({r["method"] for r in rows})
+    keys = scenario_keys(videos) if scenarios is None else list(scenarios)
+    metrics = _metric_rows(rows, methods, "all", "all")
+    for dataset in sorted({r["dataset"] for r in rows}):
+        metrics += _metric_rows([r for r in rows if r["dataset"] == dataset], methods,
+                                "dataset", dataset)
+    for key in keys:
+        for level in sorted({r["labels"][key] for r in rows if key in r["labels"]},
+                            key=_level_order):
+            metrics += _metric_rows([r for r in rows if r["labels"].get(key) == level], methods,
+                                    key, level)
+    settings = {"band_hz": [pulse.LOW_HZ, pulse.HIGH_HZ], "detrend_lambda": pulse.DETREND_LAMBDA,
+                "snr_half_width_bpm": pulse.SNR_HALF_WIDTH_BPM, "window_seconds": window_seconds,
+                "videos": len(videos)}
+    return EvaluationReport(rows, metrics, methods, keys, settings)
+
+
+def _pm(value: float, se: float, digits: int = 2) -> str:
+    if not math.isfinite(value):
+        return "—"
+    return f"{value:.{digits}f}±{se:.{digits}f}" if math.isfinite(se) else f"{value:.{digits}f}"
+
+
+def print_table(report: EvaluationReport, hr_method: str = "fft",
+                console: Console | None = None) -> None:
+    """One row per method (MAE, RMSE, MAPE, r, SNR ± SE), then MAE per dataset and scenario."""
+    console = console or Console()
+    table = Table(title=f"Heart rate by {hr_method.upper()}, all videos (MAE, RMSE in bpm; "
+                        f"MAPE in %; SNR in dB; ± standard error)", box=box.SIMPLE_HEAD)
+    table.add_column("Method", no_wrap=True)
+    for col in ("n", "MAE", "RMSE", "MAPE", "r", "SNR"):
+        table.add_column(col, justify="right", no_wrap=True)
+    for m in report.select(hr_method, "all"):
+        table.add_row(m["method"], str(m["n"]), _pm(m["mae"], m["mae_se"]),
+                      _pm(m["rmse"], m["rmse_se"]), _pm(m["mape"], m["mape_se"]),
+                      _pm(m["pearson"], m["pearson_se"], 3), _pm(m["snr"], m["snr_se"]))
+    console.print(table)
+    for group in ["dataset", *report.scenario_keys]:
+        rows = report.select(hr_method, group)
+        levels = sorted({m["level"] for m in rows}, key=_level_order)
+        if group == "dataset" and len(levels) < 2:
+            continue
+        table = Table(title=f"MAE by {group} (bpm, {hr_method.upper()}): mean ± SE (videos)",
+                      box=box.SIMPLE_HEAD)
+        table.add_column("Method", no_wrap=True)
+        for level in levels:
+            table.add_column(level, justify="right", no_wrap=True)
+        for method in report.methods:
+            cells = {m["level"]: f"{_pm(m['mae'], m['mae_se'])} ({m['n']})"
+                     for m in rows if m["method"] == method}
+            table.add_row(method, *(cells.get(level, "") for level in levels))
+        console.print(table)
+
+
+def _finite_or_none(x):
+    return x if not isinstance(x, float) or math.isfinite(x) else None
+
+
+def _write_csv(path: Path, rows: list[dict]) -> None:
+    fields = list(dict.fromkeys(k for r in rows for k in r))
+    with path.open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=fields)
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def write_report(report: EvaluationReport, out_dir: str | Path) -> dict[str, Path]:
+    """Write report.json (settings + metrics), per_video.csv and metrics.csv; return the paths."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    per_video = [{**{k: v for k, v in r.items() if k != "labels"},
+                  **{f"meta_{k}": v for k, v in r["labels"].items()}} for r in report.per_video]
+    paths = {"json": out_dir / "report.json", "per_video": out_dir / "per_video.csv",
+             "metrics": out_dir / "metrics.csv"}
+    summary = {"settings": report.settings, "methods": report.methods,
+               "scenario_keys": report.scenario_keys,
+               "metrics": [{k: _finite_or_none(v) for k, v in m.items()} for m in report.metrics]}
+    paths["json"].write_text(json.dumps(summary, indent=2))
+    _write_csv(paths["per_video"], per_video)
+    _write_csv(paths["metrics"], report.metrics)
+    return paths
+
+
+def join_clips(first_frames, waves) -> np.ndarray:
+    """Concatenate one video's clip arrays in frame order; raise on a gap or an overlap.
+
+    Clips are non-overlapping windows (toolbox chunks), so each must start where the previous
+    one ended; a missing or duplicated clip would otherwise shift every later beat.
+    """
+    if len(first_frames) != len(waves) or not waves:
+        raise ValueError(f"need one first frame per clip, got {len(first_frames)} first frames "
+                         f"and {len(waves)} clips")
+    order = np.argsort(np.asarray(first_frames), kind="stable")
+    expected = int(first_frames[order[0]])
+    for i in order:
+        start = int(first_frames[i])
+        if start != expected:
+            kind = "gap" if start > expected else "overlap"
+            raise ValueError(f"clips do not tile the video: {kind} at frame {expected} "
+                             f"(next clip starts at frame {start})")
+        expected = start + len(waves[i])
+    return np.concatenate([np.asarray(waves[i]) for i in order], axis=0)
+
+
+SHARD_COLUMNS = ["first_frame", "fps", "ppg", "backbone_wave", "rgb_mean"]  # not the features
+
+
+def signals_from_shards(shard_set, video_ids: Iterable[str] | None = None,
+                        predictions: dict[str, np.ndarray] | None = None,
+                        baselines: Iterable[str] = ("green", "chrom", "pos")) -> list[VideoSignals]:
+    """Per-video signals from the shard cache (`physllm.shards.reader.ShardSet`).
+
+    Truth = the joined `ppg`; "physnet" = the joined `backbone_wave` (DiffNormalized); each
+    baseline from the joined `rgb_mean`; `predictions` (video_id → joined wave, DiffNormalized
+    domain) are added as "physllm" for the videos they cover.
+    """
+    unknown = set(baselines) - set(BASELINES)
+    if unknown:
+        raise ValueError(f"unknown baselines {sorted(unknown)}; known: {sorted(BASELINES)}")
+    predictions = predictions or {}
+    refs = shard_set.videos() if video_ids is None else [shard_set.video(v) for v in video_ids]
+    out = []
+    for ref in refs:
+        table = shard_set.read_video(ref.video_id, columns=SHARD_COLUMNS)
+        first = table.column("first_frame").to_pylist()
+        try:
+            truth, backbone, rgb = (join_clips(first, list(to_numpy(table.column(name))))
+                                    for name in ("ppg", "backbone_wave", "rgb_mean"))
+        except ValueError as e:
+            raise CacheError(f"{ref.video_id} ({ref.shard}): {e}; re-run precompute for this "
+                             f"video") from e
+        fps = float(table.column("fps")[0].as_py())
+        methods = {"physnet": backbone, **{b: BASELINES[b](rgb, fps) for b in baselines}}
+        diff = {"physnet"}
+        if ref.video_id in predictions:
+            methods["physllm"] = np.asarray(predictions[ref.video_id])
+            diff.add("physllm")
+        out.append(VideoSignals(ref.video_id, ref.dataset, fps, ref.metadata, truth, methods, diff))
+    return out

@@ -1,0 +1,98 @@
+"""PhysLLM checkpoints: only what trains, as data — never pickled code.
+
+    <dir>/config.json            the PhysLLMConfig (names the LLM to rebuild on)
+    <dir>/adapters.safetensors   DDS, patch embedding, VA, TPG, APL, head
+    <dir>/lora/                  the LoRA adapter in peft's own `save_pretrained` format
+"""
+
+import json
+from pathlib import Path
+
+import torch
+from peft import load_peft_weights, set_peft_model_state_dict
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+from physllm.errors import CheckpointError, PhysllmError
+from physllm.model.physllm import ADAPTER_MODULES, PhysLLM, PhysLLMConfig, build_physllm
+
+CONFIG_FILE = "config.json"
+ADAPTERS_FILE = "adapters.safetensors"
+LORA_DIR = "lora"
+
+
+def adapter_state(model: PhysLLM) -> dict[str, torch.Tensor]:
+    """The non-LoRA trainable weights, keyed `<module>.<param>`."""
+    return {
+        f"{name}.{key}": t.detach().contiguous().cpu()
+        for name in ADAPTER_MODULES
+        for key, t in getattr(model, name).state_dict().items()
+    }
+
+
+def save_trainable(model: PhysLLM, directory: str | Path) -> Path:
+    """Write config, adapters and LoRA to `directory` (created if needed); returns it."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / CONFIG_FILE).write_text(json.dumps(model.cfg.to_dict(), indent=2))
+    save_file(adapter_state(model), directory / ADAPTERS_FILE)
+    model.llm.save_pretrained(directory / LORA_DIR)
+    return directory
+
+
+def read_config(directory: Path) -> PhysLLMConfig:
+    path = directory / CONFIG_FILE
+    if not path.is_file():
+        raise CheckpointError(f"{directory} is not a PhysLLM checkpoint: expected {CONFIG_FILE} in it")
+    try:
+        return PhysLLMConfig.from_dict(json.loads(path.read_text()))
+    except (json.JSONDecodeError, PhysllmError) as err:
+        raise CheckpointError(f"{path} is not a PhysLLM config: {err}") from err
+
+
+def load_adapters(model: PhysLLM, path: Path) -> None:
+    try:
+        state = load_file(path)
+    except (FileNotFoundError, SafetensorError) as err:
+        raise CheckpointError(f"cannot read the adapter weights {path}: {err}") from err
+    expected = adapter_state(model)
+    missing, unexpected = sorted(expected.keys() - state.keys()), sorted(state.keys() - expected.keys())
+    if missing or unexpected:
+        raise CheckpointError(f"{path} does not match the model: missing {missing[:5]}, unexpected {unexpected[:5]}")
+    wrong = [k for k in expected if expected[k].shape != state[k].shape]
+    if wrong:
+        k = wrong[0]
+        raise CheckpointError(
+            f"{path}: {len(wrong)} tensors have other shapes than the config builds, "
+            f"e.g. {k} {tuple(state[k].shape)} vs {tuple(expected[k].shape)}"
+        )
+    for name in ADAPTER_MODULES:
+        prefix = f"{name}."
+        getattr(model, name).load_state_dict({k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)})
+
+
+def load_lora(model: PhysLLM, directory: Path) -> None:
+    try:
+        state = load_peft_weights(str(directory), device="cpu")
+    except (OSError, ValueError) as err:
+        raise CheckpointError(f"cannot read the LoRA adapter in {directory}: {err}") from err
+    expected = {n for n, _ in model.llm.named_parameters() if "lora_" in n}
+    try:
+        result = set_peft_model_state_dict(model.llm, state)
+    except RuntimeError as err:  # shapes: a LoRA of another rank or on another LLM
+        raise CheckpointError(f"the LoRA adapter in {directory} does not fit the model: {err}") from err
+    loaded = expected - {k for k in result.missing_keys if "lora_" in k}
+    if result.unexpected_keys or loaded != expected:
+        raise CheckpointError(
+            f"the LoRA adapter in {directory} does not match the model: "
+            f"{len(expected - loaded)} LoRA weights missing, unexpected {sorted(result.unexpected_keys)[:5]}"
+        )
+
+
+def load_trainable(directory: str | Path, device: str | torch.device = "cpu") -> PhysLLM:
+    """Rebuild the model from the saved config, load its trained weights; eval mode on `device`."""
+    directory = Path(directory)
+    model = build_physllm(read_config(directory))
+    load_adapters(model, directory / ADAPTERS_FILE)
+    load_lora(model, directory / LORA_DIR)
+    return model.to(device).eval()

@@ -1,0 +1,214 @@
+"""PhysLLM assembled (paper Fig. 2, Sec. 3): frozen PhysNet cues → tokens → LLM + LoRA → waveform.
+
+    wave ─ instance norm ─ DDS ─ patches ─┐
+    features ─ VA ────────────────────────┴─ TPG (one shared instance) ─┐
+    cue texts ─ APL ────────────────────────────────────────────────────┤
+         inputs_embeds = [cue tokens; vision tokens; signal tokens] ─ LLM + LoRA
+         signal-token hidden states ─ flatten ─ Linear ─ undo instance norm ─ (B, T)
+
+The instance norm and the flatten head are Time-LLM's (`Normalize`, `FlattenHead`), the
+patching its `PatchEmbedding` with a linear projection. Only DDS, VA, TPG, APL, the patch
+embedding, the head and LoRA train; the LLM, its word embeddings included, stays frozen.
+"""
+
+from dataclasses import asdict, dataclass, field
+
+import torch
+from peft import LoraConfig, get_peft_model
+from torch import nn
+from transformers import PreTrainedTokenizerBase
+
+from physllm.errors import PhysllmError
+from physllm.model.apl import APL, APLConfig
+from physllm.model.dds import DDS, DDSConfig
+from physllm.model.llm import default_lora_targets, load_llm
+from physllm.model.tpg import TPG, TPGConfig
+from physllm.model.va import VA, VAConfig
+
+ADAPTER_MODULES = ("dds", "patch_embedding", "va", "tpg", "apl", "head")
+
+
+@dataclass
+class PhysLLMConfig:
+    llm: str = "minilm"  # offline default; paper: deepseek-ai/DeepSeek-R1-Distill-Qwen-1.5B
+    llm_dtype: str | None = "float32"  # None = the checkpoint's (bf16 for the paper's LLM)
+    lora_r: int = 8  # authors' code LoraConfig(r=8)
+    lora_alpha: int = 16  # authors' code
+    lora_dropout: float = 0.1  # authors' code
+    lora_targets: list[str] | None = None  # None = by architecture (q_proj/v_proj, query/value)
+    clip_frames: int = 128  # T: rPPG-Toolbox chunk length of the PhysNet checkpoints
+    patch_len: int = 8  # authors' code PatchEmbedding(d_llm, 8, 4)
+    stride: int = 4  # authors' code: T/4 signal tokens
+    feature_channels: int = 64  # PhysNet encoder width
+    feature_strides: tuple[int, ...] = (1, 2, 4, 4)  # PhysNet stages s1..s4 at T, T/2, T/4, T/4
+    head_channels: int = 128  # hidden channels the head reads: Time-LLM/authors' d_ff=128
+    dropout: float = 0.1  # patch embedding and head dropout, Time-LLM's `dropout`
+    dds: DDSConfig = field(default_factory=DDSConfig)
+    va: VAConfig = field(default_factory=VAConfig)
+    tpg: TPGConfig = field(default_factory=TPGConfig)
+    apl: APLConfig = field(default_factory=APLConfig)
+
+    @property
+    def num_tokens(self) -> int:
+        """Signal (and vision) tokens N: Time-LLM pads the end by one stride, so T/stride."""
+        return (self.clip_frames + self.stride - self.patch_len) // self.stride + 1
+
+    @property
+    def feature_lengths(self) -> tuple[int, ...]:
+        return tuple(self.clip_frames // s for s in self.feature_strides)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "PhysLLMConfig":
+        """Inverse of `to_dict` (a JSON round trip turns tuples into lists; they come back)."""
+        subs = {"dds": DDSConfig, "va": VAConfig, "tpg": TPGConfig, "apl": APLConfig}
+        try:
+            kw = {k: (subs[k](**v) if k in subs else v) for k, v in d.items()}
+            cfg = cls(**kw)
+        except TypeError as err:
+            raise PhysllmError(f"not a PhysLLM config: {err}") from err
+        cfg.feature_strides = tuple(cfg.feature_strides)
+        cfg.apl.cue_types = tuple(cfg.apl.cue_types)
+        return cfg
+
+
+class PatchEmbedding(nn.Module):
+    """(B, T) → (B, N, d): replication-pad the end by one stride, unfold, project (Time-LLM)."""
+
+    def __init__(self, patch_len: int, stride: int, width: int, dropout: float):
+        super().__init__()
+        self.patch_len, self.stride = patch_len, stride
+        self.pad = nn.ReplicationPad1d((0, stride))
+        self.proj = nn.Linear(patch_len, width)
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.pad(x.unsqueeze(1)).squeeze(1)  # (B, T + stride)
+        patches = x.unfold(-1, self.patch_len, self.stride)  # (B, N, patch_len)
+        return self.dropout(self.proj(patches))  # (B, N, d)
+
+
+class FlattenHead(nn.Module):
+    """(B, N, d) signal-token states → (B, T): first `channels` channels, flattened, linear."""
+
+    def __init__(self, channels: int, num_tokens: int, out_len: int, dropout: float):
+        super().__init__()
+        self.channels = channels
+        self.linear = nn.Linear(channels * num_tokens, out_len)
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, h: torch.Tensor) -> torch.Tensor:
+        h = h[..., : self.channels].flatten(1)  # (B, N·channels)
+        return self.dropout(self.linear(h))  # (B, T)
+
+
+def instance_stats(x: torch.Tensor, eps: float = 1e-5) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-sample mean and std over time (Time-LLM `Normalize`, non-affine), kept out of the graph."""
+    mean = x.mean(-1, keepdim=True).detach()  # (B, 1)
+    std = (x.var(-1, keepdim=True, unbiased=False) + eps).sqrt().detach()
+    return mean, std
+
+
+class PhysLLM(nn.Module):
+    def __init__(self, cfg: PhysLLMConfig, llm: nn.Module, tokenizer: PreTrainedTokenizerBase | None):
+        super().__init__()
+        self.cfg = cfg
+        self.tokenizer = tokenizer
+        embed = llm.get_input_embeddings()
+        vocab, width = embed.weight.shape
+        n = cfg.num_tokens
+
+        llm.requires_grad_(False)
+        lora = LoraConfig(
+            r=cfg.lora_r,
+            lora_alpha=cfg.lora_alpha,
+            lora_dropout=cfg.lora_dropout,
+            target_modules=cfg.lora_targets or default_lora_targets(llm),
+            bias="none",
+        )
+        self.llm = get_peft_model(llm, lora)
+
+        self.dds = DDS(cfg.dds)
+        self.patch_embedding = PatchEmbedding(cfg.patch_len, cfg.stride, width, cfg.dropout)
+        self.va = VA(cfg.va, cfg.feature_channels, len(cfg.feature_strides), width)
+        self.tpg = TPG(cfg.tpg, width, width, vocab)
+        self.apl = APL(cfg.apl, width)
+        self.head = FlattenHead(min(cfg.head_channels, width), n, cfg.clip_frames, cfg.dropout)
+
+    @property
+    def word_embeddings(self) -> nn.Embedding:
+        return self.llm.get_input_embeddings()
+
+    def tokenize_cues(self, cues: dict[str, list[str]]) -> dict[str, dict[str, torch.Tensor]]:
+        """{cue type: B texts} → {cue type: {input_ids, attention_mask}} (B, L ≤ max_cue_tokens)."""
+        if self.tokenizer is None:
+            raise PhysllmError("this PhysLLM was built without a tokenizer, so it cannot tokenize cues")
+        missing = set(self.cfg.apl.cue_types) - set(cues)
+        if missing:
+            raise PhysllmError(f"cue texts missing for {sorted(missing)}; expected {list(self.cfg.apl.cue_types)}")
+        if self.tokenizer.pad_token is None:
+            if self.tokenizer.eos_token is None:
+                raise PhysllmError("the LLM's tokenizer has neither a pad nor an eos token to pad cues with")
+            self.tokenizer.pad_token = self.tokenizer.eos_token  # Time-LLM pads with eos
+        out = {}
+        for cue in self.cfg.apl.cue_types:
+            enc = self.tokenizer(
+                list(cues[cue]),
+                padding="longest",
+                truncation=True,
+                max_length=self.cfg.apl.max_cue_tokens,
+                return_tensors="pt",
+            )
+            ids, mask = enc["input_ids"], enc["attention_mask"]
+            if ids.shape[1] == 0:  # every text empty: keep one (masked) pad so shapes stay valid
+                ids = torch.full((ids.shape[0], 1), self.tokenizer.pad_token_id)
+                mask = torch.zeros_like(ids)
+            out[cue] = {"input_ids": ids, "attention_mask": mask}
+        return out
+
+    def check_inputs(self, wave: torch.Tensor, features: list[torch.Tensor]) -> None:
+        cfg = self.cfg
+        if wave.ndim != 2 or wave.shape[1] != cfg.clip_frames:
+            raise PhysllmError(f"wave must be (B, {cfg.clip_frames}), got {tuple(wave.shape)}")
+        if len(features) != len(cfg.feature_strides):
+            raise PhysllmError(f"expected {len(cfg.feature_strides)} feature maps, got {len(features)}")
+        for f in features:
+            if f.ndim != 3 or f.shape[1] != cfg.feature_channels:
+                raise PhysllmError(f"feature maps must be (B, {cfg.feature_channels}, T_s), got {tuple(f.shape)}")
+
+    def forward(
+        self,
+        wave: torch.Tensor,
+        features: list[torch.Tensor],
+        cue_tokens: dict[str, dict[str, torch.Tensor]],
+    ) -> torch.Tensor:
+        """Frozen PhysNet wave (B, T), its feature maps [(B, 64, T_s)], tokenized cues → (B, T)."""
+        self.check_inputs(wave, features)
+        words = self.word_embeddings
+        mean, std = instance_stats(wave)
+        z = self.dds((wave - mean) / std)  # (B, T)
+        signal = self.tpg(self.patch_embedding(z), words.weight)  # (B, N, d)
+        vision = self.tpg(self.va(features, self.cfg.num_tokens), words.weight)  # (B, N, d)
+        cues = self.apl(cue_tokens, words)  # (B, C·k, d)
+        tokens = torch.cat([cues, vision, signal], dim=1)  # (B, C·k + 2N, d)
+        mask = torch.ones(tokens.shape[:2], dtype=torch.long, device=tokens.device)
+        hidden = self.llm(inputs_embeds=tokens.to(words.weight.dtype), attention_mask=mask).last_hidden_state
+        out = self.head(hidden[:, -signal.shape[1] :].to(z.dtype))  # (B, T)
+        return out * std + mean
+
+    def trainable_parameter_summary(self) -> dict[str, int]:
+        """Parameter counts: each adapter module, LoRA, all trainable, and the frozen LLM."""
+        summary = {name: sum(p.numel() for p in getattr(self, name).parameters()) for name in ADAPTER_MODULES}
+        summary["adapters"] = sum(summary[name] for name in ADAPTER_MODULES)
+        summary["lora"] = sum(p.numel() for n, p in self.llm.named_parameters() if "lora_" in n)
+        summary["trainable"] = sum(p.numel() for p in self.parameters() if p.requires_grad)
+        summary["frozen"] = sum(p.numel() for p in self.parameters() if not p.requires_grad)
+        return summary
+
+
+def build_physllm(cfg: PhysLLMConfig) -> PhysLLM:
+    """The one entry point: load the frozen LLM named in cfg, wrap it with LoRA, add the adapters."""
+    llm, tokenizer = load_llm(cfg.llm, dtype=cfg.llm_dtype)
+    return PhysLLM(cfg, llm, tokenizer)

@@ -1,0 +1,56 @@
+"""Visual Aggregation (VA) block, PhysLLM Sec. 3.3.
+
+PhysNet's encoder stages see the face at several temporal scales. Each map (B, C, T_s),
+already pooled over space by the pipeline, is resampled in time to the N signal tokens and
+lifted by its own MLP to the LLM width d. The deepest map F_M queries the others:
+
+    F_self   = SelfAttn(F_M)
+    F_cross  = CrossAttn(query=F_M, key=value=[F_1; …; F_{M−1}])
+    F_visual = F_M + γ2 ⊙ (F_cross + γ1 ⊙ F_self)
+
+γ1, γ2 are per-channel and start at zero (authors' code), so VA begins as F_M alone and
+learns how much multi-scale context to let in.
+"""
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+@dataclass
+class VAConfig:
+    num_heads: int = 8  # attention heads, as the TPG block (authors' code uses 8 throughout)
+    mlp_ratio: int = 1  # MLP hidden = mlp_ratio · d ("MLP to the LLM width", paper Sec. 3.3)
+    dropout: float = 0.1  # attention dropout, Time-LLM's default
+
+
+class VA(nn.Module):
+    """[(B, C, T_s)] × M scales → (B, N, d) visual tokens; the last map is the deepest."""
+
+    def __init__(self, cfg: VAConfig, in_channels: int, num_scales: int, width: int):
+        super().__init__()
+        if num_scales < 2:
+            raise ValueError(f"VA needs at least two feature scales, got {num_scales}")
+        hidden = cfg.mlp_ratio * width
+        self.lift = nn.ModuleList(
+            nn.Sequential(nn.Linear(in_channels, hidden), nn.GELU(), nn.Linear(hidden, width))
+            for _ in range(num_scales)
+        )
+        self.self_attn = nn.MultiheadAttention(width, cfg.num_heads, cfg.dropout, batch_first=True)
+        self.cross_attn = nn.MultiheadAttention(width, cfg.num_heads, cfg.dropout, batch_first=True)
+        self.gamma1 = nn.Parameter(torch.zeros(width))
+        self.gamma2 = nn.Parameter(torch.zeros(width))
+
+    def tokens(self, features: list[torch.Tensor], num_tokens: int) -> list[torch.Tensor]:
+        """Each (B, C, T_s) map → (B, N, d): average-pool time to N, then its MLP."""
+        pooled = (F.adaptive_avg_pool1d(f, num_tokens).transpose(1, 2) for f in features)  # (B, N, C)
+        return [mlp(p) for mlp, p in zip(self.lift, pooled)]
+
+    def forward(self, features: list[torch.Tensor], num_tokens: int) -> torch.Tensor:
+        *shallow, deepest = self.tokens(features, num_tokens)
+        context = torch.cat(shallow, dim=1)  # (B, (M−1)·N, d)
+        f_self, _ = self.self_attn(deepest, deepest, deepest, need_weights=False)
+        f_cross, _ = self.cross_attn(deepest, context, context, need_weights=False)
+        return deepest + self.gamma2 * (f_cross + self.gamma1 * f_self)  # (B, N, d)

@@ -1,0 +1,77 @@
+"""Writing one video's clips as one Parquet shard, atomically, then recording it in the manifest.
+
+Order of operations (the reason a crash never leaves a half shard that looks whole):
+write `.<name>.<pid>.tmp` → fsync → os.replace to `<name>` → fsync the folder → manifest.
+Ray Data's own writer names files `{uuid}_{block}` anew every run (../shared/STACK.md), so
+per-video, skip-if-done shards are written here with pyarrow.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import pyarrow.parquet as pq
+
+import physllm
+from physllm.shards.cache import Cache, file_sha256
+from physllm.shards.manifest import fsync_dir
+from physllm.shards.schema import (FILE_METADATA_FIELDS, METADATA_PREFIX, SCHEMA_VERSION,
+                                   encode_file_metadata, rows_to_table, schema_for_rows)
+
+ROW_GROUP_SIZE = 32  # clips per row group: a reader holds one group at a time (~3 MB at T=128)
+CALLER_METADATA = tuple(f for f in FILE_METADATA_FIELDS if f not in ("schema_version", "version"))
+
+
+@dataclass(frozen=True)
+class ShardEntry:
+    video_id: str
+    path: Path
+    clips: int
+    sha256: str
+
+
+def write_video_shard(cache: Cache, video_id: str, rows: Sequence[dict],
+                      file_metadata: dict) -> ShardEntry:
+    """Write `rows` (one dict per clip, columns of shards/schema.py) as the shard of `video_id`.
+
+    `file_metadata` holds config, provenance and dataset_description (with or without the
+    "physllm." prefix); the schema and package versions are added here. A video without a
+    single whole clip has no shard: record it with `record_failure` instead.
+    """
+    if not rows:
+        raise ValueError(f"{video_id}: no clips to write; use record_failure for such a video")
+    wrong = [r["video_id"] for r in rows if r["video_id"] != video_id]
+    if wrong:
+        raise ValueError(f"rows of {wrong[0]!r} passed as the shard of {video_id!r}")
+    meta = {name.removeprefix(METADATA_PREFIX): value for name, value in file_metadata.items()}
+    unknown = set(meta) - set(CALLER_METADATA)
+    if unknown:
+        raise ValueError(f"unknown file metadata {sorted(unknown)}; expected {CALLER_METADATA}")
+    meta.update(schema_version=SCHEMA_VERSION, version=physllm.__version__)
+
+    table = rows_to_table(rows, schema_for_rows(rows))
+    table = table.replace_schema_metadata(encode_file_metadata(meta))
+    path = cache.shard_path(video_id)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "wb") as f:
+        pq.write_table(table, f, row_group_size=ROW_GROUP_SIZE)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+    fsync_dir(path.parent)
+
+    sha256 = file_sha256(path)
+    first = rows[0]
+    cache.manifest.mark_done(video_id, path.name, len(rows), sha256, first["subject"],
+                             first["session"], json.loads(first["metadata"]))
+    return ShardEntry(video_id, path, len(rows), sha256)
+
+
+def record_failure(cache: Cache, video_id: str, reason: str) -> None:
+    """Record that `video_id` produced no shard, and why (shown by `physllm cache info`)."""
+    cache.manifest.mark_failed(video_id, reason)
+

@@ -1,0 +1,92 @@
+import pytest
+import torch
+from peft import LoraConfig, get_peft_model
+
+from physllm.errors import PhysllmError
+from physllm.model import PhysLLMConfig, build_physllm
+from physllm.model.llm import load_llm
+from tests.model.conftest import make_inputs, perturb_zero_inits
+
+
+def test_forward_shape_and_token_count(tiny_model):
+    wave, features, cues = make_inputs(tiny_model)
+    assert tiny_model.cfg.num_tokens == tiny_model.cfg.clip_frames // 4
+    out = tiny_model(wave, features, cues)
+    assert out.shape == wave.shape and torch.isfinite(out).all()
+
+
+def test_tokenized_cues_are_bounded(tiny_model):
+    long = {c: ["pulse " * 500] * 2 for c in tiny_model.cfg.apl.cue_types}
+    tokens = tiny_model.tokenize_cues(long)
+    assert all(t["input_ids"].shape == (2, tiny_model.cfg.apl.max_cue_tokens) for t in tokens.values())
+
+
+def test_missing_cue_type_is_refused(tiny_model):
+    with pytest.raises(PhysllmError, match="stats"):
+        tiny_model.tokenize_cues({"task": ["a"], "vision": ["b"]})
+
+
+def test_wrong_clip_length_is_refused(tiny_model):
+    wave, features, cues = make_inputs(tiny_model)
+    with pytest.raises(PhysllmError, match="wave must be"):
+        tiny_model(wave[:, :-4], features, cues)
+
+
+def test_instance_norm_is_undone(tiny_model):
+    """Scaling and shifting the input waveform scales and shifts the output the same way."""
+    wave, features, cues = make_inputs(tiny_model)
+    out = tiny_model(wave, features, cues)
+    torch.testing.assert_close(tiny_model(4 * wave + 7, features, cues), 4 * out + 7, atol=1e-3, rtol=1e-4)
+
+
+def test_one_tpg_serves_signal_and_vision(tiny_model):
+    calls = []
+    tiny_model.tpg.register_forward_hook(lambda module, args, out: calls.append(args[0].shape))
+    tiny_model(*make_inputs(tiny_model))
+    n, d = tiny_model.cfg.num_tokens, tiny_model.word_embeddings.weight.shape[1]
+    assert calls == [(2, n, d), (2, n, d)]
+
+
+def test_gradients_reach_every_trainable_parameter_and_no_frozen_one(tiny_model):
+    perturb_zero_inits(tiny_model)
+    tiny_model.train()
+    tiny_model(*make_inputs(tiny_model)).pow(2).mean().backward()
+    for name, p in tiny_model.named_parameters():
+        if p.requires_grad:
+            assert p.grad is not None and p.grad.abs().sum() > 0, name
+        else:
+            assert p.grad is None, name
+    frozen = [n for n, p in tiny_model.llm.named_parameters() if not p.requires_grad]
+    assert frozen and all("lora_" not in n for n in frozen)
+    assert not tiny_model.word_embeddings.weight.requires_grad
+
+
+def test_trainable_count_is_adapters_plus_lora(tiny_model):
+    s = tiny_model.trainable_parameter_summary()
+    assert s["trainable"] == s["adapters"] + s["lora"]
+    assert s["frozen"] == sum(p.numel() for p in tiny_model.llm.parameters()) - s["lora"]
+
+
+def lora_shapes(model) -> dict:
+    return {n: p.shape for n, p in model.named_parameters() if "lora_" in n}
+
+
+def test_lora_is_peft_lora_on_the_architecture_targets(tiny_model):
+    """The same LoRA parameters as peft gives on the bare LLM with the paper's r, α, targets."""
+    cfg = tiny_model.cfg
+    llm, _ = load_llm(cfg.llm, dtype=cfg.llm_dtype)
+    targets = ["q_proj", "v_proj"] if llm.config.model_type == "qwen2" else ["query", "value"]
+    ref = get_peft_model(llm, LoraConfig(r=cfg.lora_r, lora_alpha=cfg.lora_alpha, target_modules=targets))
+    assert lora_shapes(tiny_model.llm) == lora_shapes(ref) and lora_shapes(ref)
+    layer = next(m for n, m in tiny_model.llm.named_modules() if n.endswith(targets[0]))
+    assert layer.scaling["default"] == cfg.lora_alpha / cfg.lora_r
+
+
+def test_offline_minilm_builds_and_runs():
+    torch.manual_seed(0)
+    model = build_physllm(PhysLLMConfig(clip_frames=32)).eval()
+    assert model.word_embeddings.weight.shape == (30522, 384)
+    wave, features, cues = make_inputs(model, batch=1)
+    with torch.no_grad():
+        out = model(wave, features, cues)
+    assert out.shape == (1, 32) and torch.isfinite(out).all()
