@@ -11,4 +11,5 @@ pytest_plugins = [
     "tests.fixtures.ray_cluster",
     "tests.fixtures.tiny_models",
     "tests.fixtures.synthetic_data",
+    "tests.fixtures.tiny_llava",
 ]

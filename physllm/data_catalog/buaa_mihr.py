@@ -21,9 +21,10 @@ from pathlib import Path
 
 import numpy as np
 
-from physllm.data_catalog.record import VideoRecord, align_to_frames, find_level, frame_times, require_records
+from physllm.data_catalog.record import (VideoRecord, align_to_frames, find_level, frame_times, require_records,
+                                         unreadable_record)
 from physllm.data_catalog.video_io import open_video, probe_video
-from physllm.errors import DatasetError
+from physllm.errors import DatasetError, VideoError
 
 LAYOUT = "Sub {NN}/lux {L}/lux{L}_{NAME}.avi + lux{L}_{NAME}_wave.csv (PPG) + lux{L}_{NAME}.csv (PULSE)"
 CITATION = ("L. Xi, W. Chen, C. Zhao, X. Wu, J. Wang. Image Enhancement for Remote Photoplethysmography "
@@ -64,9 +65,13 @@ def make_record(video: Path, subject_number: str, lux: float, dataset: str) -> V
     wave_path = video.with_name(f"{video.stem}_wave.csv")
     if not wave_path.exists():
         raise DatasetError(f"{video}: no {wave_path.name} beside it (expected the PPG as <video name>_wave.csv)")
-    info = probe_video(video)
+    subject = f"sub{int(subject_number):02d}"
+    try:
+        info = probe_video(video)
+    except VideoError as error:
+        return unreadable_record(dataset, subject, video.stem, video, error)
     return VideoRecord(
-        dataset=dataset, subject=f"sub{int(subject_number):02d}", session=video.stem, path=video,
+        dataset=dataset, subject=subject, session=video.stem, path=video,
         fps=info.fps, num_frames=info.num_frames,
         open_frames=functools.partial(open_video, video),
         load_ppg=functools.partial(load_ppg_at_frames, wave_path, info.num_frames, info.fps),

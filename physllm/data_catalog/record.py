@@ -9,6 +9,7 @@ Also here: the helpers every reader shares (numeric sort, ground-truth alignment
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,7 +17,7 @@ from typing import Callable, Iterator
 
 import numpy as np
 
-from physllm.errors import DatasetError
+from physllm.errors import DatasetError, PhysllmError
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,19 @@ class VideoRecord:
 
     def ppg(self) -> np.ndarray:
         return self.load_ppg()
+
+
+def _raise(error: Exception):
+    raise error
+
+
+def unreadable_record(dataset: str, subject: str, session: str, path: Path,
+                      error: PhysllmError) -> VideoRecord:
+    """A video that cannot even be probed. It stays listed, so a batch job records it as failed
+    with this reason and goes on with the others; reading its frames or ground truth raises it."""
+    fail = functools.partial(_raise, error)
+    return VideoRecord(dataset=dataset, subject=subject, session=session, path=path, fps=0.0,
+                       num_frames=0, open_frames=fail, load_ppg=fail)
 
 
 def natural_key(text: str) -> tuple:

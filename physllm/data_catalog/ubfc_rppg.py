@@ -18,9 +18,10 @@ from pathlib import Path
 
 import numpy as np
 
-from physllm.data_catalog.record import VideoRecord, align_to_frames, find_level, frame_times, require_records
+from physllm.data_catalog.record import (VideoRecord, align_to_frames, find_level, frame_times, require_records,
+                                         unreadable_record)
 from physllm.data_catalog.video_io import open_video, probe_video
-from physllm.errors import DatasetError
+from physllm.errors import DatasetError, VideoError
 
 LAYOUT = "subject{N}/vid.avi + ground_truth.txt (PPG, HR, time stamps); DATASET_1: {N}-gt/vid.avi + gtdump.xmp"
 CITATION = ("S. Bobbia, R. Macwan, Y. Benezeth, A. Mansouri, J. Dubois. Unsupervised skin tissue "
@@ -96,7 +97,10 @@ def _ground_truth_file(folder: Path) -> Path:
 
 def make_record(folder: Path, dataset: str) -> VideoRecord:
     video, gt_path = folder / VIDEO_NAME, _ground_truth_file(folder)
-    info = probe_video(video)
+    try:
+        info = probe_video(video)
+    except VideoError as error:
+        return unreadable_record(dataset, folder.name, video.stem, video, error)
     return VideoRecord(
         dataset=dataset, subject=folder.name, session=video.stem, path=video,
         fps=info.fps, num_frames=info.num_frames,

@@ -91,17 +91,27 @@ class PatchEmbedding(nn.Module):
 
 
 class FlattenHead(nn.Module):
-    """(B, N, d) signal-token states → (B, T): first `channels` channels, flattened, linear."""
+    """(B, N, d) signal-token states → (B, T): first `channels` channels, flattened, linear —
+    added to the instance-normalised backbone wave.
+
+    The residual path is ours, not the paper's: the head learns a correction to the frozen
+    PhysNet's waveform, so training starts from PhysNet's answer instead of from noise (the
+    linear layer starts at zero, as LoRA's B does). Without it a short CPU run on a few hundred
+    clips never reached PhysNet's own accuracy (see the README's results).
+    """
 
     def __init__(self, channels: int, num_tokens: int, out_len: int, dropout: float):
         super().__init__()
         self.channels = channels
         self.linear = nn.Linear(channels * num_tokens, out_len)
+        nn.init.zeros_(self.linear.weight)
+        nn.init.zeros_(self.linear.bias)
+        self.skip_gain = nn.Parameter(torch.ones(()))
         self.dropout = nn.Dropout(dropout)
 
-    def forward(self, h: torch.Tensor) -> torch.Tensor:
+    def forward(self, h: torch.Tensor, skip: torch.Tensor) -> torch.Tensor:
         h = h[..., : self.channels].flatten(1)  # (B, N·channels)
-        return self.dropout(self.linear(h))  # (B, T)
+        return self.dropout(self.linear(h)) + self.skip_gain * skip  # (B, T)
 
 
 def instance_stats(x: torch.Tensor, eps: float = 1e-5) -> tuple[torch.Tensor, torch.Tensor]:
@@ -188,14 +198,15 @@ class PhysLLM(nn.Module):
         self.check_inputs(wave, features)
         words = self.word_embeddings
         mean, std = instance_stats(wave)
-        z = self.dds((wave - mean) / std)  # (B, T)
+        x = (wave - mean) / std  # (B, T)
+        z = self.dds(x)  # (B, T)
         signal = self.tpg(self.patch_embedding(z), words.weight)  # (B, N, d)
         vision = self.tpg(self.va(features, self.cfg.num_tokens), words.weight)  # (B, N, d)
         cues = self.apl(cue_tokens, words)  # (B, C·k, d)
         tokens = torch.cat([cues, vision, signal], dim=1)  # (B, C·k + 2N, d)
         mask = torch.ones(tokens.shape[:2], dtype=torch.long, device=tokens.device)
         hidden = self.llm(inputs_embeds=tokens.to(words.weight.dtype), attention_mask=mask).last_hidden_state
-        out = self.head(hidden[:, -signal.shape[1] :].to(z.dtype))  # (B, T)
+        out = self.head(hidden[:, -signal.shape[1] :].to(z.dtype), x)  # (B, T)
         return out * std + mean
 
     def trainable_parameter_summary(self) -> dict[str, int]:

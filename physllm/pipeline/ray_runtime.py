@@ -15,11 +15,13 @@ def init_ray(address: str | None = None, num_cpus: int | None = None,
     """
     os.environ.setdefault("RAY_AUTH_MODE", "disabled")
     os.environ.setdefault("RAY_BACKEND_LOG_LEVEL", "fatal")
+    os.environ.setdefault("RAY_DATA_DISABLE_PROGRESS_BARS", "1")  # else a warning that they are off
     import ray
     from ray.data import DataContext
 
     if ray.is_initialized():
         return
+    logging.getLogger("ray.data").setLevel(logging.ERROR)  # "execution finished in …" per dataset
     address = address or os.environ.get("RAY_ADDRESS")
     if address:
         ray.init(address=address, log_to_driver=False, logging_level=logging.ERROR)

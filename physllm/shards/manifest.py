@@ -16,7 +16,7 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable
+from typing import Mapping
 
 from physllm.errors import CacheError
 
@@ -77,10 +77,10 @@ class Manifest:
         atomic_write_text(self.path, json.dumps(data, indent=1, sort_keys=True))
 
     def mark_done(self, video_id: str, shard: str, clips: int, sha256: str, subject: str,
-                  session: str, metadata: dict) -> dict:
+                  session: str, metadata: dict, source: str | None = None) -> dict:
         self.videos[video_id] = {"status": "done", "shard": shard, "clips": int(clips),
                                  "sha256": sha256, "subject": subject, "session": session,
-                                 "metadata": metadata}
+                                 "metadata": metadata, "source": source}
         self.save()
         return self.videos[video_id]
 
@@ -94,7 +94,18 @@ class Manifest:
     def failed(self) -> dict[str, dict]:
         return {vid: e for vid, e in self.videos.items() if e["status"] == "failed"}
 
-    def pending(self, video_ids: Iterable[str]) -> list[str]:
-        """The videos still to compute, in the order given: all but those done."""
+    def pending(self, sources: Mapping[str, str | None]) -> list[str]:
+        """The videos still to compute, in the order given: all but those done from the same
+        source (`source_fingerprint`): a video replaced since its shard was written is stale."""
         done = self.done()
-        return [vid for vid in video_ids if vid not in done]
+        return [vid for vid, source in sources.items()
+                if vid not in done or done[vid].get("source") != source]
+
+
+def source_fingerprint(path: Path) -> str:
+    """Size and modification time of a video file (count and mtime of a frame folder): cheap,
+    and changed by any re-render, re-copy or edit of the source."""
+    path = Path(path)
+    stat = path.stat()
+    size = sum(1 for _ in path.iterdir()) if path.is_dir() else stat.st_size
+    return f"{size}-{stat.st_mtime_ns}"

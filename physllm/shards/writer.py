@@ -35,8 +35,9 @@ class ShardEntry:
 
 
 def write_video_shard(cache: Cache, video_id: str, rows: Sequence[dict],
-                      file_metadata: dict) -> ShardEntry:
-    """Write `rows` (one dict per clip, columns of shards/schema.py) as the shard of `video_id`.
+                      file_metadata: dict, source: str | None = None) -> ShardEntry:
+    """Write `rows` (one dict per clip, columns of shards/schema.py) as the shard of `video_id`;
+    `source` is the input video's fingerprint (manifest.source_fingerprint), for staleness.
 
     `file_metadata` holds config, provenance and dataset_description (with or without the
     "physllm." prefix); the schema and package versions are added here. A video without a
@@ -67,7 +68,7 @@ def write_video_shard(cache: Cache, video_id: str, rows: Sequence[dict],
     sha256 = file_sha256(path)
     first = rows[0]
     cache.manifest.mark_done(video_id, path.name, len(rows), sha256, first["subject"],
-                             first["session"], json.loads(first["metadata"]))
+                             first["session"], json.loads(first["metadata"]), source)
     return ShardEntry(video_id, path, len(rows), sha256)
 
 

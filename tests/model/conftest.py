@@ -35,9 +35,10 @@ def make_inputs(model, batch: int = 2, seed: int = 0):
 
 
 def perturb_zero_inits(model) -> None:
-    """Give VA's γ and LoRA's B (zero at init, which blocks gradients behind them) small values."""
+    """Give VA's γ, LoRA's B and the head's linear layer (zero at init, which blocks gradients
+    behind them) small values."""
     g = torch.Generator().manual_seed(1)
     with torch.no_grad():
         for name, p in model.named_parameters():
-            if p.requires_grad and ("gamma" in name or "lora_B" in name):
+            if p.requires_grad and ("gamma" in name or "lora_B" in name or name.startswith("head.linear")):
                 p.copy_(0.1 * torch.randn(p.shape, generator=g))

@@ -39,6 +39,13 @@ def test_instance_norm_is_undone(tiny_model):
     torch.testing.assert_close(tiny_model(4 * wave + 7, features, cues), 4 * out + 7, atol=1e-3, rtol=1e-4)
 
 
+def test_an_untrained_physllm_returns_the_backbone_wave(tiny_model):
+    """The head starts at zero on top of the residual path: training starts from PhysNet's answer."""
+    tiny_model.eval()
+    wave, features, cues = make_inputs(tiny_model)
+    torch.testing.assert_close(tiny_model(wave, features, cues), wave, atol=1e-4, rtol=1e-4)
+
+
 def test_one_tpg_serves_signal_and_vision(tiny_model):
     calls = []
     tiny_model.tpg.register_forward_hook(lambda module, args, out: calls.append(args[0].shape))

@@ -4,6 +4,7 @@ import pytest
 
 from physllm.errors import CacheError
 from physllm.shards import cache_info, cache_key, list_caches, open_cache, verify_cache
+from physllm.shards.manifest import source_fingerprint
 
 
 def test_cache_key_is_canonical_and_content_addressed():
@@ -19,8 +20,10 @@ def test_open_cache_reuses_folder_and_keeps_settings(tmp_path, settings, filled_
     assert again.path == filled_cache.path
     assert set(again.manifest.done()) == {"synthetic/subject1/s1", "synthetic/subject2/s1"}
     assert json.loads((again.path / "settings.json").read_text()) == settings
-    assert again.manifest.pending(["synthetic/subject1/s1", "synthetic/subject3/s1", "new/a/b"]) \
-        == ["synthetic/subject3/s1", "new/a/b"]  # failed videos are retried
+    sources = dict.fromkeys(["synthetic/subject1/s1", "synthetic/subject3/s1", "new/a/b"])
+    assert again.manifest.pending(sources) == ["synthetic/subject3/s1", "new/a/b"]  # failed: retried
+    changed = {**sources, "synthetic/subject1/s1": "re-rendered"}  # same id, another source file
+    assert again.manifest.pending(changed) == list(changed)
 
 
 def test_settings_that_differ_from_the_folder_are_refused(tmp_path, settings, filled_cache):
@@ -77,3 +80,18 @@ def test_verify_reports_leftovers_as_warnings(filled_cache):
     assert len(report.warnings) == 2
     assert any("temporary" in w for w in report.warnings)
     assert any("orphan.parquet: not in the manifest" in w for w in report.warnings)
+
+
+def test_source_fingerprint_changes_when_a_video_is_rewritten(tmp_path):
+    video = tmp_path / "vid.avi"
+    video.write_bytes(b"first render")
+    before = source_fingerprint(video)
+    assert source_fingerprint(video) == before
+    video.write_bytes(b"second render, longer")
+    assert source_fingerprint(video) != before
+    frames = tmp_path / "frames"
+    frames.mkdir()
+    (frames / "Image1.png").write_bytes(b"x")
+    folder_before = source_fingerprint(frames)
+    (frames / "Image2.png").write_bytes(b"y")
+    assert source_fingerprint(frames) != folder_before

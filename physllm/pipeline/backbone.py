@@ -1,0 +1,201 @@
+"""The frozen PhysNet backbone: running it over clips, and training one when none is given.
+
+Running (`BackboneRunner`): the model loads once per worker and sees DiffNormalized clips in
+batches (rPPG-Toolbox's PhysNet input, model/physnet.py), under `torch.inference_mode`, with
+bf16 autocast on CUDA. The toolbox normalises a whole video before chunking; a streaming
+pipeline normalises each clip (the std differs slightly; the model's output is scale-robust
+through its BatchNorm layers and is z-scored downstream anyway).
+
+Training (`train_backbone`): the toolbox's PhysNet recipe (neural_methods/trainer/
+PhysnetTrainer.py): Adam, negative Pearson loss (neural_methods/loss/NegPearsonLoss.py),
+DiffNormalized frames and labels. Face crops are decoded once and kept as uint8 in memory;
+each step takes a random `train_frames` window of a clip, which keeps a CPU step affordable
+(PhysNet is fully convolutional in time, so a model trained on short windows runs on 128).
+`default_backbone` trains one on the synthetic dataset's training subjects and caches it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import NamedTuple, Sequence
+
+import numpy as np
+import torch
+
+from physllm.data_catalog.record import VideoRecord
+from physllm.errors import PhysllmError
+from physllm.model.physnet import PhysNet, diff_normalize_frames, load_physnet
+from physllm.pipeline.clips import ClipConfig, iter_clips
+from physllm.pulse import diff_normalize_label, hr_fft, to_pulse
+
+
+class BackboneOutput(NamedTuple):
+    wave: np.ndarray  # float32 (B, T), DiffNormalized domain
+    features: list[np.ndarray]  # 4 × float32 (B, 64, T_s)
+
+
+def pick_device(device: str | None) -> torch.device:
+    return torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+
+
+def to_model_input(frames: np.ndarray) -> torch.Tensor:
+    """uint8 crops (B, T, H, W, 3) → DiffNormalized float32 (B, 3, T, H, W), one clip at a time."""
+    stacked = np.stack([diff_normalize_frames(clip) for clip in frames])  # (B, T, H, W, 3)
+    return torch.from_numpy(stacked).permute(0, 4, 1, 2, 3)  # (B, 3, T, H, W)
+
+
+class BackboneRunner:
+    """A frozen PhysNet loaded once; `run(frames)` → waves and the 4 pooled encoder features."""
+
+    def __init__(self, checkpoint_path: str | Path, device: str | None = None, batch_size: int = 8,
+                 threads: int | None = None):
+        if threads:  # Ray sets OMP_NUM_THREADS=1 in workers; use the CPUs the worker was given
+            torch.set_num_threads(threads)
+        self.device = pick_device(device)
+        self.batch_size = batch_size
+        self.model = load_physnet(checkpoint_path, map_location=self.device)
+
+    @torch.inference_mode()
+    def run(self, frames: np.ndarray) -> BackboneOutput:
+        """frames: uint8 (N, T, H, W, 3) face crops → waves (N, T) and features 4 × (N, 64, T_s)."""
+        waves, features = [], []
+        for start in range(0, len(frames), self.batch_size):
+            x = to_model_input(frames[start:start + self.batch_size]).to(self.device)
+            with torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.device.type == "cuda"):
+                out = self.model(x)
+            waves.append(out.wave.float().cpu().numpy())
+            features.append([f.float().cpu().numpy() for f in out.features])
+        return BackboneOutput(np.concatenate(waves), [np.concatenate(f) for f in zip(*features)])
+
+
+# ---------------------------------------------------------------- training
+
+
+@dataclass(frozen=True)
+class BackboneTrainConfig:
+    epochs: int = 3  # passes over the training clips; the synthetic pulse is learnt in a few
+    batch_size: int = 4  # rPPG-Toolbox's PhysNet configs (TRAIN.BATCH_SIZE: 4)
+    lr: float = 1e-3  # below the toolbox's 9e-3 (OneCycle): we take few steps, from scratch, no schedule
+    train_frames: int = 64  # window per step: 2+ beats at 45 bpm, half the cost of 128
+    seed: int = 0
+
+
+def neg_pearson_loss(pred: torch.Tensor, label: torch.Tensor) -> torch.Tensor:
+    """1 − Pearson r per sample, averaged: rPPG-Toolbox's Neg_Pearson. (B, T), (B, T) → scalar."""
+    pred = pred - pred.mean(dim=1, keepdim=True)
+    label = label - label.mean(dim=1, keepdim=True)
+    r = (pred * label).sum(dim=1) / (pred.norm(dim=1) * label.norm(dim=1) + 1e-8)
+    return (1.0 - r).mean()
+
+
+def decode_clips(records: Sequence[VideoRecord], clip_cfg: ClipConfig) -> tuple[np.ndarray, np.ndarray]:
+    """Every whole clip of `records` once: uint8 crops (N, T, S, S, 3) and raw PPG (N, T)."""
+    frames, ppg = [], []
+    for record in records:
+        for clip in iter_clips(record.frames(), record.ppg(), clip_cfg, record.video_id):
+            frames.append(clip.frames)
+            ppg.append(clip.ppg)
+    if not frames:
+        raise PhysllmError(f"no whole clip of {clip_cfg.clip_frames} frames in {len(records)} videos "
+                           "to train the backbone on")
+    return np.stack(frames), np.stack(ppg)
+
+
+def train_backbone(records: Sequence[VideoRecord], out: str | Path,
+                   cfg: BackboneTrainConfig = BackboneTrainConfig(),
+                   clip_cfg: ClipConfig = ClipConfig(), log=print) -> Path:
+    """Train a PhysNet from scratch on `records`; save it where `load_physnet` reads it."""
+    out = Path(out)
+    frames, ppg = decode_clips(records, clip_cfg)
+    torch.manual_seed(cfg.seed)
+    rng = np.random.default_rng(cfg.seed)
+    model = PhysNet().train()
+    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    window = min(cfg.train_frames, clip_cfg.clip_frames)
+    started = time.time()
+    for epoch in range(cfg.epochs):
+        losses = []
+        for batch in np.array_split(rng.permutation(len(frames)), max(1, len(frames) // cfg.batch_size)):
+            starts = rng.integers(0, clip_cfg.clip_frames - window + 1, size=len(batch))
+            x = to_model_input(np.stack([frames[i, s:s + window] for i, s in zip(batch, starts)]))
+            y = torch.from_numpy(np.stack([diff_normalize_label(ppg[i, s:s + window])
+                                           for i, s in zip(batch, starts)]))
+            loss = neg_pearson_loss(model(x).wave, y)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            losses.append(loss.item())
+        log(f"backbone epoch {epoch + 1}/{cfg.epochs}: neg-Pearson loss {np.mean(losses):.3f} "
+            f"({time.time() - started:.0f} s)")
+    provenance = {"trained_by": "physllm.pipeline.backbone.train_backbone", "config": asdict(cfg),
+                  "clips": int(len(frames)), "videos": [r.video_id for r in records]}
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.tmp")
+    torch.save({"state_dict": model.state_dict(), "physllm": provenance}, tmp)
+    tmp.replace(out)  # atomic: a second caller never sees a half-written checkpoint
+    return out
+
+
+def backbone_hr_errors(checkpoint: str | Path, records: Sequence[VideoRecord],
+                       clip_cfg: ClipConfig = ClipConfig()) -> dict[str, float]:
+    """|HR(backbone) − HR(ground truth)| in bpm per video, both the toolbox's way (FFT peak of the
+    joined clips; the DiffNormalized output integrated first)."""
+    runner = BackboneRunner(checkpoint)
+    errors = {}
+    for record in records:
+        frames, ppg = decode_clips([record], clip_cfg)
+        wave = runner.run(frames).wave.reshape(-1)
+        predicted = hr_fft(to_pulse(wave, record.fps, diff=True), record.fps)
+        truth = hr_fft(to_pulse(ppg.reshape(-1), record.fps), record.fps)
+        errors[record.video_id] = abs(predicted - truth)
+    return errors
+
+
+def intra_split(dataset: str, root: str | Path) -> dict[str, list[VideoRecord]]:
+    """The train / val / test subjects of `<dataset>-intra` (data_catalog/splits.py)."""
+    from physllm.data_catalog import scan
+    from physllm.data_catalog.splits import apply_protocol, intra_protocol
+
+    records = scan(dataset, root)
+    return apply_protocol(intra_protocol(records[0].dataset if records else dataset), records)
+
+
+def train_backbone_on(dataset: str, root: str | Path, out: str | Path,
+                      cfg: BackboneTrainConfig = BackboneTrainConfig(), log=print) -> dict[str, float]:
+    """`physllm backbone train`: train on the intra protocol's training subjects, then return the
+    HR error (bpm) of each of its test videos."""
+    split = intra_split(dataset, root)
+    if not split["train"] or not split["test"]:
+        raise PhysllmError(f"{root}: too few subjects of {dataset!r} to split into training and "
+                           f"test subjects ({len(split['train'])} / {len(split['test'])})")
+    train_backbone(split["train"], out, cfg, log=log)
+    return backbone_hr_errors(out, split["test"])
+
+
+def default_backbone(cache_root: str | Path, dataset: str, root: str | Path,
+                     cfg: BackboneTrainConfig = BackboneTrainConfig(), log=print) -> Path:
+    """A PhysNet trained on the training subjects of `synthetic-intra`, cached under
+    `<cache_root>/backbones/<hash>.pth` (hash of the training videos and settings): a second
+    call returns the same file without training. Only the synthetic dataset is allowed: a real
+    dataset deserves a real backbone (`--backbone`, e.g. an rPPG-Toolbox checkpoint)."""
+    from physllm.data_catalog import canonical_name
+    from physllm.shards.manifest import source_fingerprint
+
+    if canonical_name(dataset) != "synthetic":
+        raise PhysllmError(f"no --backbone given for dataset {dataset!r}: pass a PhysNet checkpoint "
+                           "(an rPPG-Toolbox PhysNet .pth, or one from `physllm backbone train`); "
+                           "a backbone is trained automatically only for the synthetic dataset")
+    records = intra_split(dataset, root)["train"]
+    clip_cfg = ClipConfig()
+    identity = {"videos": [(r.video_id, source_fingerprint(r.path), str(r.metadata)) for r in records],
+                "train": asdict(cfg), "clips": asdict(clip_cfg)}
+    digest = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:16]
+    path = Path(cache_root) / "backbones" / f"{digest}.pth"
+    if not path.is_file():
+        log(f"training a PhysNet backbone on {len(records)} synthetic videos → {path}")
+        train_backbone(records, path, cfg, clip_cfg, log=log)
+    return path

@@ -1,0 +1,140 @@
+"""`physllm predict` on videos written to disk: known HR, windows, flags, files, bad inputs."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from physllm.cli import app
+from physllm.data_catalog.synthetic import SynthConfig, write_synthetic_dataset
+from physllm.data_catalog.video_io import open_video
+from physllm.predict import BaselineEstimator, PredictConfig, predict_video
+
+runner = CliRunner()
+
+
+def write_avi(path: Path, frames, fps: float = 30.0) -> Path:
+    frames = list(frames)
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps,
+                             (frames[0].shape[1], frames[0].shape[0]))
+    for frame in frames:
+        writer.write(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
+    writer.release()
+    return path
+
+
+@pytest.fixture(scope="module")
+def easy_video(tmp_path_factory) -> tuple[Path, float]:
+    """One easy rendered subject, 20 s (four 128-frame clips, eight 10 s windows), and its HR."""
+    root = tmp_path_factory.mktemp("predict_data")
+    write_synthetic_dataset(root, SynthConfig(num_subjects=1, seconds=20.0, width=160, height=120,
+                                              seed=11, easy_fraction=1.0))
+    metadata = json.loads((root / "metadata.json").read_text())
+    return root / "subject1" / "vid.avi", metadata["subjects"]["subject1"]["mean_hr_bpm"]
+
+
+@pytest.fixture(scope="module")
+def faceless_middle(easy_video, tmp_path_factory) -> Path:
+    """The easy video with frames 200–399 blanked: clip 2 (frames 256–383) has no face at all."""
+    frames = [f if not 200 <= i < 400 else np.zeros_like(f)
+              for i, f in enumerate(open_video(easy_video[0]))]
+    return write_avi(tmp_path_factory.mktemp("faceless") / "faceless.avi", frames)
+
+
+def test_pos_recovers_the_known_heart_rate_of_the_whole_video_and_of_each_window(easy_video):
+    video, true_hr = easy_video
+    pred = predict_video(video, BaselineEstimator("pos"))
+    assert abs(pred.hr_bpm - true_hr) < 3.0
+    assert len(pred.windows) == 8  # 512 frames used: windows start at 0, 1, …, 7 s
+    assert [w.start_s for w in pred.windows] == pytest.approx(list(range(8)))
+    assert all(w.flag == "ok" and abs(w.hr_bpm - true_hr) < 4.0 for w in pred.windows)
+    assert all(0.5 < w.confidence <= 1.0 for w in pred.windows)
+
+
+def test_windows_over_a_faceless_stretch_are_flagged_without_a_number(faceless_middle):
+    pred = predict_video(faceless_middle, BaselineEstimator("pos"))
+    flagged = [w for w in pred.windows if w.flag == "no_face"]
+    assert flagged, "the blanked stretch must flag some windows"
+    assert all(w.hr_bpm is None and w.confidence == 0.0 for w in flagged)
+    assert all(w.face_fraction < PredictConfig().min_face_fraction for w in flagged)
+    assert pred.windows[0].flag != "no_face"  # frames 0–299 mostly have a face
+    assert pred.face[300] == 0.0 and pred.face[0] == 1.0  # clip 2 is faceless, clip 0 is not
+
+
+def test_cli_writes_json_csv_and_png_for_each_video(easy_video, tmp_path):
+    video, true_hr = easy_video
+    result = runner.invoke(app, ["predict", str(video), "--baseline", "chrom", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    summary = json.loads((tmp_path / "vid.json").read_text())
+    assert summary["method"] == "chrom" and abs(summary["hr_bpm"] - true_hr) < 3.0
+    assert len(summary["waveform"]["values"]) == 512
+    with (tmp_path / "vid_windows.csv").open() as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == len(summary["windows"]) == 8
+    assert set(rows[0]) >= {"start_s", "end_s", "hr_bpm", "snr_db", "confidence", "flag"}
+    with (tmp_path / "vid_waveform.csv").open() as f:
+        assert next(csv.reader(f)) == ["time_s", "pulse", "face_fraction"]
+    assert (tmp_path / "vid.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_bad_videos_exit_2_with_a_clear_message_and_the_good_one_still_runs(easy_video, tmp_path):
+    video, _ = easy_video
+    short = write_avi(tmp_path / "short.avi", list(open_video(video))[:150])  # 5 s
+    faceless = write_avi(tmp_path / "noface.avi", [np.full((120, 160, 3), 128, np.uint8)] * 400)
+    garbage = tmp_path / "garbage.mp4"
+    garbage.write_bytes(np.random.default_rng(0).bytes(4096))
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["predict", str(short), str(faceless), str(garbage), str(video),
+                                 "--baseline", "pos", "--out", str(out)])
+    assert result.exit_code == 2
+    text = " ".join(result.output.split())
+    assert f"{short}: 5.0 s of video" in text and "at least 10 s" in text
+    assert f"{faceless}: no face found" in text
+    assert f"{garbage}: cannot open this video" in text
+    assert (out / "vid.json").is_file()  # the good video of the batch still ran
+
+
+@pytest.mark.parametrize("args", [[], ["--baseline", "pos", "--checkpoint", "x"], ["--baseline", "ica"]])
+def test_method_choice_errors_exit_2(easy_video, tmp_path, args):
+    result = runner.invoke(app, ["predict", str(easy_video[0]), "--out", str(tmp_path), *args])
+    assert result.exit_code == 2
+    assert "error:" in result.output
+
+
+def test_a_trained_checkpoint_runs_through_the_same_cue_path_as_precompute(
+        ray_local, synthetic_root, tiny_bert_dir, random_physnet, easy_video, tmp_path):
+    """precompute (Ray) → train two steps → predict: the checkpoint finds its backbone and
+    describer from its training record and produces a waveform per window."""
+    from physllm.pipeline.job import PrecomputeConfig, run_precompute
+    from physllm.train.trainer import TrainConfig, train
+    from tests.fixtures.tiny_models import tiny_physllm_config
+
+    backbone = Path(shutil.copy(random_physnet, tmp_path / "physnet.pth"))  # this test moves it
+    cache = run_precompute(PrecomputeConfig("synthetic", synthetic_root, cache_root=tmp_path / "cache",
+                                            backbone=backbone)).path
+    tiny = tiny_physllm_config(tiny_bert_dir).to_dict()
+    result = train(TrainConfig(shards=[str(cache)], out=str(tmp_path / "run"), llm=str(tiny_bert_dir),
+                               model={k: tiny[k] for k in ("head_channels", "lora_r", "va", "tpg", "apl")},
+                               epochs=1, batch_size=2))
+    out = tmp_path / "pred"
+    cli = runner.invoke(app, ["predict", str(easy_video[0]), "--checkpoint", str(result.last_checkpoint),
+                              "--out", str(out)])
+    assert cli.exit_code == 0, cli.output
+    summary = json.loads((out / "vid.json").read_text())
+    assert summary["method"] == "physllm" and len(summary["windows"]) == 8
+    assert np.isfinite(summary["waveform"]["values"]).all()
+
+    backbone.rename(tmp_path / "moved.pth")  # the backbone is gone from where training recorded it
+    cli = runner.invoke(app, ["predict", str(easy_video[0]), "--checkpoint", str(result.last_checkpoint),
+                              "--out", str(out)])
+    assert cli.exit_code == 2 and "--backbone" in cli.output
+    cli = runner.invoke(app, ["predict", str(easy_video[0]), "--checkpoint", str(result.last_checkpoint),
+                              "--backbone", str(tmp_path / "moved.pth"), "--out", str(out)])
+    assert cli.exit_code == 0, cli.output
