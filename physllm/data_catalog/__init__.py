@@ -25,6 +25,7 @@ class DatasetInfo:
     citation: str
     scan: Callable[[Path], list[VideoRecord]]
     ground_truth: str  # what the dataset's ground truth is and at what rate, for `datasets check`
+    scenario_labels: tuple[str, ...] = ()  # metadata keys that name a recording condition: results per level
 
 
 def _scan_synthetic(root: Path) -> list[VideoRecord]:
@@ -39,12 +40,13 @@ DATASETS: dict[str, DatasetInfo] = {info.name: info for info in (
     DatasetInfo("pure", "PURE", pure.LAYOUT, pure.CITATION, pure.scan,
                 "PPG + pulse rate at 60 Hz (pulse oximeter), ns time stamps"),
     DatasetInfo("mmpd", "MMPD (Multi-domain Mobile Video Physiology)", mmpd.LAYOUT, mmpd.CITATION, mmpd.scan,
-                "PPG per frame (30 Hz)"),
+                "PPG per frame (30 Hz)", mmpd.TEXT_LABELS + mmpd.NUMERIC_LABELS),
     DatasetInfo("buaa-mihr", "BUAA-MIHR (low-light, 1-100 lux)", buaa_mihr.LAYOUT, buaa_mihr.CITATION,
-                buaa_mihr.scan, "PPG spanning the video (rate undocumented) + oximeter HR"),
+                buaa_mihr.scan, "PPG spanning the video (rate undocumented) + oximeter HR", ("lux",)),
     DatasetInfo("synthetic", "Synthetic faces with a known pulse (physllm)",
                 "UBFC-rPPG's layout (subject{N}/vid.avi + ground_truth.txt) + metadata.json",
-                "Rendered by `physllm datasets synth`.", _scan_synthetic, "PPG per frame (rendered)"),
+                "Rendered by `physllm datasets synth`.", _scan_synthetic, "PPG per frame (rendered)",
+                ("skin_tone", "light", "motion", "noise", "compression", "difficulty")),
 )}
 ALIASES = {"ubfc": "ubfc-rppg", "buaa": "buaa-mihr"}
 
@@ -52,6 +54,12 @@ ALIASES = {"ubfc": "ubfc-rppg", "buaa": "buaa-mihr"}
 def canonical_name(name: str) -> str:
     name = name.strip().lower()
     return ALIASES.get(name, name)
+
+
+def scenario_labels(datasets) -> list[str]:
+    """The scenario labels of these datasets, in catalog order, each once."""
+    labels = [label for name in datasets for label in get_dataset(name).scenario_labels]
+    return list(dict.fromkeys(labels))
 
 
 def get_dataset(name: str) -> DatasetInfo:

@@ -155,7 +155,8 @@ def evaluate_videos(videos: list[VideoSignals], window_seconds: float | None = N
         raise ValueError("no videos to evaluate")
     rows = [row for v in videos for row in evaluate_video(v, window_seconds)]
     methods = _method_order({r["method"] for r in rows})
-    keys = scenario_keys(videos) if scenarios is None else list(scenarios)
+    keys = scenario_keys(videos) if scenarios is None else \
+        [k for k in scenarios if any(k in v.metadata for v in videos)]  # no empty tables
     metrics = _metric_rows(rows, methods, "all", "all")
     for dataset in sorted({r["dataset"] for r in rows}):
         metrics += _metric_rows([r for r in rows if r["dataset"] == dataset], methods,
@@ -177,13 +178,16 @@ def _pm(value: float, se: float, digits: int = 2) -> str:
     return f"{value:.{digits}f}±{se:.{digits}f}" if math.isfinite(se) else f"{value:.{digits}f}"
 
 
+METHOD_WIDTH = max(len(m) for m in METHOD_ORDER)  # never squeezed into "physl…" on a narrow terminal
+
+
 def print_table(report: EvaluationReport, hr_method: str = "fft",
                 console: Console | None = None) -> None:
     """One row per method (MAE, RMSE, MAPE, r, SNR ± SE), then MAE per dataset and scenario."""
     console = console or Console()
     table = Table(title=f"Heart rate by {hr_method.upper()}, all videos (MAE, RMSE in bpm; "
                         f"MAPE in %; SNR in dB; ± standard error)", box=box.SIMPLE_HEAD)
-    table.add_column("Method", no_wrap=True)
+    table.add_column("Method", no_wrap=True, min_width=METHOD_WIDTH)
     for col in ("n", "MAE", "RMSE", "MAPE", "r", "SNR"):
         table.add_column(col, justify="right", no_wrap=True)
     for m in report.select(hr_method, "all"):
@@ -198,7 +202,7 @@ def print_table(report: EvaluationReport, hr_method: str = "fft",
             continue
         table = Table(title=f"MAE by {group} (bpm, {hr_method.upper()}): mean ± SE (videos)",
                       box=box.SIMPLE_HEAD)
-        table.add_column("Method", no_wrap=True)
+        table.add_column("Method", no_wrap=True, min_width=METHOD_WIDTH)
         for level in levels:
             table.add_column(level, justify="right", no_wrap=True)
         for method in report.methods:

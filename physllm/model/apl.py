@@ -45,7 +45,9 @@ class APL(nn.Module):
             {c: nn.Parameter(torch.randn(cfg.tokens_per_cue, width) * 0.02) for c in cfg.cue_types}
         )
         self.compress = nn.MultiheadAttention(width, cfg.num_heads, cfg.dropout, batch_first=True)
-        self.gate = nn.Sequential(nn.Linear(width, cfg.gate_hidden), nn.GELU(), nn.Linear(cfg.gate_hidden, 1))
+        # no bias on the last layer: one constant added to every type's logit cancels in the softmax
+        self.gate = nn.Sequential(nn.Linear(width, cfg.gate_hidden), nn.GELU(),
+                                  nn.Linear(cfg.gate_hidden, 1, bias=False))
 
     def compress_one(self, cue: str, embeds: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """(B, L, d) text embeddings → (B, k, d) via the type's learned queries."""

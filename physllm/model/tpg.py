@@ -6,6 +6,11 @@ prototypes: P prototypes are a learned linear map of the LLM's frozen word-embed
 (Time-LLM `ReprogrammingLayer`: queries from the tokens, keys and values from the prototypes,
 no softmax over the vocabulary itself). One instance serves both signal and vision tokens,
 so both land in the same prototype space.
+
+Unlike Time-LLM, the token is added back to its reprogrammed self (a residual path). At
+initialisation the attention over prototypes is near uniform, so without it every token
+becomes about the same prototype average: on our data the gradient reaching the patch
+embedding was 1e-5 of TPG's own and training never learned from the waveform.
 """
 
 import math
@@ -36,6 +41,7 @@ class TPG(nn.Module):
         self.key = nn.Linear(d_llm, inner)
         self.value = nn.Linear(d_llm, inner)
         self.out = nn.Linear(inner, d_llm)
+        self.residual = nn.Identity() if d_in == d_llm else nn.Linear(d_in, d_llm)
         self.dropout = nn.Dropout(cfg.dropout)
 
     def prototypes(self, word_embeddings: torch.Tensor) -> torch.Tensor:
@@ -52,4 +58,4 @@ class TPG(nn.Module):
         v = self.value(protos).view(-1, H, E).transpose(0, 1)  # (H, P, E)
         attn = self.dropout(F.softmax(q @ k.transpose(1, 2) / math.sqrt(E), dim=-1))  # (B, H, L, P)
         out = (attn @ v).transpose(1, 2).reshape(B, L, H * E)  # (B, L, H·E)
-        return self.out(out)  # (B, L, d_llm)
+        return self.residual(tokens) + self.out(out)  # (B, L, d_llm)

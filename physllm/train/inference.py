@@ -20,6 +20,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from physllm.data_catalog import scenario_labels
 from physllm.errors import CheckpointError, PhysllmError
 from physllm.evaluation.baselines import BASELINES
 from physllm.evaluation.report import (EvaluationReport, VideoSignals, evaluate_videos, join_clips,
@@ -96,7 +97,8 @@ def evaluate_predictions(shard_set: ShardSet, video_ids: Sequence[str], predicti
                          baselines: Sequence[str] = ()) -> tuple[EvaluationReport, list[VideoSignals]]:
     """The field's per-video evaluation of PhysLLM's joined outputs, PhysNet alone and baselines."""
     signals = signals_from_shards(shard_set, list(video_ids), predictions.joined(), list(baselines))
-    return evaluate_videos(signals), signals
+    labels = scenario_labels(sorted({c.dataset for c in shard_set.caches}))
+    return evaluate_videos(signals, scenarios=labels), signals
 
 
 def mae_of(report: EvaluationReport, method: str) -> float:

@@ -48,7 +48,6 @@ def test_type_weights_scale_each_type_and_average_one(apl, embed, cues):
     w = apl.type_weights(pooled)
     torch.testing.assert_close(w.mean(-1), torch.ones(2))
     with torch.no_grad():  # a constant gate weighs every type 1
-        apl.gate[-1].bias.zero_()
         apl.gate[-1].weight.zero_()
     even = apl(cues, embed)
     unscaled = torch.stack([apl.compress_one(c, embed(cues[c]["input_ids"]), cues[c]["attention_mask"].bool())

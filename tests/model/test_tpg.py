@@ -32,11 +32,22 @@ def reprogramming_reference(tpg: TPG, x: torch.Tensor, words: torch.Tensor) -> t
     return tpg.out(torch.einsum("bhls,she->blhe", a, v).reshape(B, L, -1))
 
 
-def test_matches_time_llm_reprogramming(tpg, words):
+def test_is_time_llm_reprogramming_plus_the_residual_path(tpg, words):
     x = torch.randn(3, 5, D_IN, generator=torch.Generator().manual_seed(2))
     out = tpg(x, words)
     assert out.shape == (3, 5, D_LLM)
-    torch.testing.assert_close(out, reprogramming_reference(tpg, x, words))
+    torch.testing.assert_close(out - tpg.residual(x), reprogramming_reference(tpg, x, words))
+
+
+def test_a_token_survives_near_uniform_attention(tpg, words):
+    """At init the attention over prototypes is near uniform; the residual keeps tokens apart."""
+    x = torch.randn(2, 5, D_IN, generator=torch.Generator().manual_seed(3))
+    tpg.eval()  # no attention dropout: every token gets the very same prototype mixture
+    with torch.no_grad():
+        tpg.query.weight.zero_()  # exactly uniform attention: the reprogrammed part is constant
+        out = tpg(x, words)
+    torch.testing.assert_close(out[0, 0] - out[0, 1], tpg.residual(x[0, 0]) - tpg.residual(x[0, 1]),
+                               atol=1e-5, rtol=1e-4)
 
 
 def test_prototypes_are_a_linear_map_of_the_vocabulary(tpg, words):
