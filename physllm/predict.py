@@ -173,6 +173,9 @@ def find_backbone(cache: dict, override: Path | None) -> Path:
     for path in candidates:
         if path.is_file() and file_sha256(path) == expected["sha256"]:
             return path
+    if override and override.is_file():
+        raise PhysllmError(f"{override}: not the backbone this checkpoint was trained with "
+                           f"(expected sha256 {expected['sha256'][:12]}…, the cues of {expected['name']})")
     looked = ", ".join(str(p) for p in candidates)
     raise PhysllmError(f"the backbone this checkpoint was trained with ({expected['name']}, sha256 "
                        f"{expected['sha256'][:12]}…) is not at {looked}; pass it with --backbone")

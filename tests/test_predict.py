@@ -138,3 +138,8 @@ def test_a_trained_checkpoint_runs_through_the_same_cue_path_as_precompute(
     cli = runner.invoke(app, ["predict", str(easy_video[0]), "--checkpoint", str(result.last_checkpoint),
                               "--backbone", str(tmp_path / "moved.pth"), "--out", str(out)])
     assert cli.exit_code == 0, cli.output
+    other = tmp_path / "other.pth"
+    other.write_bytes(backbone.with_name("moved.pth").read_bytes() + b"\0")  # another file
+    cli = runner.invoke(app, ["predict", str(easy_video[0]), "--checkpoint", str(result.last_checkpoint),
+                              "--backbone", str(other), "--out", str(out)])
+    assert cli.exit_code == 2 and "not the backbone this checkpoint was trained with" in cli.output

@@ -25,7 +25,6 @@ from __future__ import annotations
 import json
 import os
 import time
-import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Iterator
@@ -37,9 +36,10 @@ from physllm.data_catalog import canonical_name, get_dataset, scan
 from physllm.data_catalog.record import VideoRecord
 from physllm.errors import DatasetError, PhysllmError, VideoError
 from physllm.pipeline.clips import Clip, ClipConfig, iter_clips
+from physllm.progress import console, make_progress
 from physllm.shards.cache import Cache, file_sha256, open_cache
-from physllm.shards.schema import SCHEMA_VERSION
 from physllm.shards.manifest import source_fingerprint
+from physllm.shards.schema import SCHEMA_VERSION
 from physllm.shards.writer import record_failure, write_video_shard
 
 
@@ -187,7 +187,8 @@ def identity_columns(record: VideoRecord) -> dict:
 def finish_video(cache: Cache, record: VideoRecord, parts: _VideoParts, file_metadata: dict) -> str:
     """Write the shard, or record the failure; returns the failure reason ('' when done)."""
     if parts.error:
-        warnings.warn(f"{record.video_id} failed: {parts.error}", stacklevel=2)
+        console.print(f"[yellow]warning:[/yellow] {record.video_id} skipped: {parts.error}",
+                      highlight=False, soft_wrap=True)
         record_failure(cache, record.video_id, parts.error)
         return parts.error
     identity = identity_columns(record)
@@ -237,7 +238,6 @@ def _run_ray_job(cfg: PrecomputeConfig, backbone: Path, cache: Cache, pending: l
     import ray
 
     from physllm.pipeline.ray_runtime import init_ray
-    from physllm.progress import make_progress
     from rich.progress import TextColumn
 
     init_ray(cfg.address)

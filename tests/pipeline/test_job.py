@@ -105,11 +105,14 @@ def damaged_copy(root: Path, out: Path, truncate: list[str], short_gt: list[str]
     return out
 
 
-def test_bad_videos_are_recorded_failed_and_the_others_go_on(ray_local, synthetic_root, backbone, tmp_path):
+def test_bad_videos_are_recorded_failed_and_the_others_go_on(ray_local, synthetic_root, backbone, tmp_path,
+                                                            capsys):
     root = damaged_copy(synthetic_root, tmp_path / "data", truncate=["subject2"], short_gt=["subject3"])
     cfg = PrecomputeConfig("synthetic", root, cache_root=tmp_path / "cache", backbone=backbone)
-    with pytest.warns(UserWarning, match="subject2"):
-        summary = run_precompute(cfg)
+    summary = run_precompute(cfg)
+    warned = " ".join(capsys.readouterr().err.split())
+    assert "warning: synthetic/subject2/vid skipped: VideoError" in warned
+    assert "warning: synthetic/subject3/vid skipped: DatasetError" in warned
     assert summary.videos_done == 2
     failed = load_cache(summary.path).manifest.failed()
     assert sorted(failed) == ["synthetic/subject2/vid", "synthetic/subject3/vid"]
