@@ -22,18 +22,14 @@ import torch
 
 os.environ.setdefault("PHYSLLM_QUIET", "1")
 
+from timing import timed  # noqa: E402  (bench/timing.py)
+
 from physllm.data_catalog import scan  # noqa: E402
 from physllm.data_catalog.synthetic import SynthConfig, write_synthetic_dataset  # noqa: E402
 from physllm.model.physnet import PhysNet  # noqa: E402
 from physllm.pipeline.backbone import BackboneRunner  # noqa: E402
 from physllm.pipeline.clips import ClipConfig, iter_clips  # noqa: E402
 from physllm.pipeline.job import PrecomputeConfig, run_precompute  # noqa: E402
-
-
-def timed(fn):
-    start = time.perf_counter()
-    result = fn()
-    return result, time.perf_counter() - start
 
 
 def main() -> None:

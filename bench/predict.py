@@ -13,19 +13,14 @@ from __future__ import annotations
 import argparse
 import os
 import tempfile
-import time
 from pathlib import Path
 
 os.environ.setdefault("PHYSLLM_QUIET", "1")
 
+from timing import timed  # noqa: E402  (bench/timing.py)
+
 from physllm.data_catalog.synthetic import SynthConfig, write_synthetic_dataset  # noqa: E402
 from physllm.predict import BaselineEstimator, PhysLLMEstimator, predict_video  # noqa: E402
-
-
-def timed(fn):
-    start = time.perf_counter()
-    result = fn()
-    return result, time.perf_counter() - start
 
 
 def main() -> None:
