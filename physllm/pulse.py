@@ -105,6 +105,12 @@ def snr_db(x: np.ndarray, fps: float, hr_bpm: float, low_hz: float = LOW_HZ,
     return float(10.0 * np.log10(signal_power / noise_power))
 
 
+def zscore(x: np.ndarray, eps: float = 1e-8) -> np.ndarray:
+    """Zero mean, unit standard deviation (a constant signal becomes zeros)."""
+    x = np.asarray(x, dtype=np.float64)
+    return (x - x.mean()) / (x.std() + eps)
+
+
 def diff_normalize_label(ppg: np.ndarray) -> np.ndarray:
     """rPPG-Toolbox's DiffNormalized label: first difference / its std, zero-padded at the end."""
     ppg = np.asarray(ppg, dtype=np.float64)

@@ -37,11 +37,6 @@ def _save(fig, path: str | Path) -> Path:
     return path
 
 
-def _zscore(x: np.ndarray) -> np.ndarray:
-    std = x.std()
-    return (x - x.mean()) / std if std > 0 else x - x.mean()
-
-
 def bland_altman(pred, true, path: str | Path, title: str) -> Path:
     """Bland–Altman difference plot of predicted vs true HR (bpm); finite pairs only."""
     pred, true = np.asarray(pred, dtype=float), np.asarray(true, dtype=float)
@@ -64,14 +59,14 @@ def waveform_overlay(video: "VideoSignals", path: str | Path, seconds: float = 1
     """One panel per method: its pulse and the ground truth's, z-scored, over the first seconds."""
     n = min(len(video.truth_ppg), int(round(seconds * video.fps)))
     t = np.arange(n) / video.fps
-    truth = _zscore(pulse.to_pulse(video.truth_ppg, video.fps)[:n])
+    truth = pulse.zscore(pulse.to_pulse(video.truth_ppg, video.fps)[:n])
     names = list(video.methods)
     fig, axes = plt.subplots(len(names), 1, figsize=(9, 1.8 * len(names) + 0.6), sharex=True,
                              squeeze=False)
     for ax, name in zip(axes[:, 0], names):
         wave = pulse.to_pulse(video.methods[name], video.fps, diff=name in video.diff_methods)
         ax.plot(t, truth, color="0.5", lw=1.2, label="ground truth")
-        ax.plot(t, _zscore(wave[:n]), lw=1.2, label=name)
+        ax.plot(t, pulse.zscore(wave[:n]), lw=1.2, label=name)
         ax.set_ylabel("z")
         ax.legend(loc="upper right", fontsize="small", ncol=2)
     axes[-1, 0].set_xlabel("Time (s)")

@@ -16,8 +16,6 @@ each step takes a random `train_frames` window of a clip, which keeps a CPU step
 
 from __future__ import annotations
 
-import hashlib
-import json
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -183,6 +181,7 @@ def default_backbone(cache_root: str | Path, dataset: str, root: str | Path,
     call returns the same file without training. Only the synthetic dataset is allowed: a real
     dataset deserves a real backbone (`--backbone`, e.g. an rPPG-Toolbox checkpoint)."""
     from physllm.data_catalog import canonical_name
+    from physllm.shards.cache import cache_key
     from physllm.shards.manifest import source_fingerprint
 
     if canonical_name(dataset) != "synthetic":
@@ -193,8 +192,7 @@ def default_backbone(cache_root: str | Path, dataset: str, root: str | Path,
     clip_cfg = ClipConfig()
     identity = {"videos": [(r.video_id, source_fingerprint(r.path), str(r.metadata)) for r in records],
                 "train": asdict(cfg), "clips": asdict(clip_cfg)}
-    digest = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:16]
-    path = Path(cache_root) / "backbones" / f"{digest}.pth"
+    path = Path(cache_root) / "backbones" / f"{cache_key(identity)}.pth"
     if not path.is_file():
         log(f"training a PhysNet backbone on {len(records)} synthetic videos → {path}")
         train_backbone(records, path, cfg, clip_cfg, log=log)

@@ -135,13 +135,9 @@ def cue_texts(dataset_description: str, description: str, stats_text: str) -> di
             "vision": description, "stats": stats_text}
 
 
-def zscore(x: np.ndarray, eps: float = 1e-8) -> np.ndarray:
-    return ((x - x.mean()) / (x.std() + eps)).astype(np.float32)
-
-
 def make_target(ppg: np.ndarray) -> np.ndarray:
     """Raw PPG (T,) → the training target: z-scored DiffNormalized label (T,)."""
-    return zscore(pulse.diff_normalize_label(ppg))
+    return pulse.zscore(pulse.diff_normalize_label(ppg)).astype(np.float32)
 
 
 def collate(clips: Sequence[Clip], tokenize: Tokenize) -> Batch:

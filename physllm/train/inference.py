@@ -26,23 +26,20 @@ from physllm.evaluation.baselines import BASELINES
 from physllm.evaluation.report import (EvaluationReport, VideoSignals, evaluate_videos, join_clips,
                                        print_table, signals_from_shards, write_report)
 from physllm.model import PhysLLM, PhysLLMConfig
+from physllm.model.dds import zscore
 from physllm.progress import console, progress_bar
 from physllm.shards.reader import ShardSet, open_shards
 from physllm.train.data import ClipStream, split_videos
 
 TRAINING_FILE = "training.json"  # beside a checkpoint: the train config and the caches it read
 EVAL_BATCH_SIZE = 16  # no gradients: twice the training batch fits in the same memory
-
-
-def zscore_rows(x: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
-    """Per-sample z-score over time (B, T) → (B, T): the authors normalise prediction and
-    label before the MSE, so the loss ignores a clip's scale and offset."""
-    return (x - x.mean(-1, keepdim=True)) / (x.std(-1, keepdim=True) + eps)
+EPS = 1e-8  # z-scoring a prediction: guards a constant output only
 
 
 def pulse_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """MSE of the z-scored prediction against the (already z-scored) label, (B, T) each."""
-    return F.mse_loss(zscore_rows(pred.float()), target.float())
+    """MSE of the z-scored prediction against the (already z-scored) label, (B, T) each: the
+    authors normalise both per sample, so the loss ignores a clip's scale and offset."""
+    return F.mse_loss(zscore(pred.float(), EPS), target.float())
 
 
 def autocast_for(device: torch.device):
@@ -82,7 +79,7 @@ def predict_videos(model: PhysLLM, stream: ClipStream, device: torch.device,
             batch = batch.to(device)
             with autocast_for(device):
                 pred = model(batch.wave, batch.features, batch.cue_tokens)  # (B, T)
-            pred = zscore_rows(pred.float())
+            pred = zscore(pred.float(), EPS)
             out.loss_sum += F.mse_loss(pred, batch.target, reduction="none").mean(-1).sum().item()
             out.clips += len(batch)
             for clip_id, wave in zip(batch.ids, pred.cpu().numpy()):
