@@ -15,7 +15,7 @@ from typing import Iterator
 import numpy as np
 
 from physllm.errors import DatasetError, VideoError
-from physllm.pipeline.face import Box, FaceConfig, crop, crop_and_resize, detect_face, median_box
+from physllm.pipeline.face import Box, FaceConfig, crop, crop_and_resize, detect_face, median_box, steady_box
 
 
 @dataclass(frozen=True)
@@ -52,12 +52,14 @@ def iter_clips(frames: Iterator[np.ndarray], ppg: np.ndarray | None, cfg: ClipCo
     T = cfg.clip_frames
     buffer: list[np.ndarray] = []
     last_box: Box | None = None  # carried across clips: a miss keeps the previous good box
+    crop_box: Box | None = None  # the previous clip's crop, held while the face stays put
     clip_index, found_any = 0, False
     for frame in frames:
         buffer.append(frame)
         if len(buffer) < T:
             continue
-        clip, last_box = _make_clip(buffer, clip_index * T, ppg, cfg, video_id, clip_index, last_box)
+        clip, last_box, crop_box = _make_clip(buffer, clip_index * T, ppg, cfg, video_id, clip_index,
+                                              last_box, crop_box)
         found_any |= clip.face_fraction > 0
         buffer, clip_index = [], clip_index + 1
         yield clip
@@ -67,8 +69,10 @@ def iter_clips(frames: Iterator[np.ndarray], ppg: np.ndarray | None, cfg: ClipCo
 
 
 def _make_clip(frames: list[np.ndarray], first: int, ppg: np.ndarray | None, cfg: ClipConfig,
-               video_id: str, clip_index: int, last_box: Box | None) -> tuple[Clip, Box | None]:
-    """One clip from T buffered frames; returns it with the last good box for the next clip."""
+               video_id: str, clip_index: int, last_box: Box | None,
+               previous_crop: Box | None) -> tuple[Clip, Box | None, Box]:
+    """One clip from T buffered frames; returns it with the last good box and its crop box,
+    which the next clip carries on."""
     T = len(frames)
     frame_size = frames[0].shape[:2]
     detections = range(0, T, cfg.face.detect_every)
@@ -81,6 +85,7 @@ def _make_clip(frames: list[np.ndarray], first: int, ppg: np.ndarray | None, cfg
             last_box = box
         tracked += [last_box] * min(cfg.face.detect_every, T - i)
     clip_box = median_box(found) if found else last_box or (0, 0, frame_size[1], frame_size[0])
+    clip_box = steady_box(clip_box, previous_crop, cfg.face.hold_fraction)
     boxes = np.asarray([b or clip_box for b in tracked], dtype=np.int32)
     crops = crop_and_resize(frames, clip_box, cfg.size)
     middle = T // 2
@@ -90,7 +95,7 @@ def _make_clip(frames: list[np.ndarray], first: int, ppg: np.ndarray | None, cfg
         boxes=boxes, keyframe=crop(frames[middle], clip_box).copy(), keyframe_index=first + middle,
         frame_size=(int(frame_size[0]), int(frame_size[1])),
         rgb_mean=crops.reshape(T, -1, 3).mean(axis=1, dtype=np.float32),
-    ), last_box
+    ), last_box, clip_box
 
 
 def _ppg_window(ppg: np.ndarray | None, first: int, T: int, video_id: str) -> np.ndarray | None:

@@ -22,15 +22,20 @@ Box = tuple[int, int, int, int]  # x, y, w, h in full-frame pixels
 
 @dataclass(frozen=True)
 class FaceConfig:
-    # Detect every 16 frames: 8 detections per 128-frame clip give the median box a majority to
-    # vote with (two misses do not move it), while Haar -- the costliest step after decoding --
-    # runs on 1/16 of the frames. A head moves little in half a second at 30 fps.
-    detect_every: int = 16
+    # Detect every 30 frames, rPPG-Toolbox's DYNAMIC_DETECTION_FREQUENCY: 5 detections per 128-frame
+    # clip give the median box a majority to vote with (two misses do not move it), while Haar --
+    # the costliest step after decoding -- runs on 1/30 of the frames (the toolbox, with dynamic
+    # detection off as in its PhysNet configs, detects once per video).
+    detect_every: int = 30
     box_scale: float = 1.5  # rPPG-Toolbox LARGE_BOX_COEF
     min_neighbors: int = 3  # rPPG-Toolbox's detectMultiScale argument
     # Detect on a copy whose width is at most this: faces in rPPG videos (UBFC 640x480, PURE
     # 640x480) stay > 60 px, well above the cascade's 24 px window, and Haar runs ~4x faster.
     detect_width: int = 320
+    # A clip keeps the previous clip's crop unless its median box moved by more than this share
+    # of the box width (ours): a 1-2 px jitter of the Haar box between clips steps the crop's
+    # mean colour, which the classic methods and the joined waveform read as a broadband spike.
+    hold_fraction: float = 0.05
 
 
 @lru_cache(maxsize=None)
@@ -71,6 +76,14 @@ def enlarge_box(box: tuple[float, float, float, float], factor: float, frame_siz
 def median_box(boxes: list[Box]) -> Box:
     """Element-wise median of boxes: one stable crop for a clip (toolbox USE_MEDIAN_FACE_BOX)."""
     return tuple(int(v) for v in np.median(np.asarray(boxes), axis=0).round())
+
+
+def steady_box(new: Box, previous: Box | None, hold_fraction: float) -> Box:
+    """`previous` while `new` lies within `hold_fraction` of its width in every coordinate, else `new`."""
+    if previous is None:
+        return new
+    moved = max(abs(a - b) for a, b in zip(new, previous))
+    return previous if moved <= hold_fraction * previous[2] else new
 
 
 def crop(frame: np.ndarray, box: Box) -> np.ndarray:

@@ -6,7 +6,7 @@ import pytest
 from physllm.data_catalog import scan
 from physllm.errors import DatasetError, VideoError
 from physllm.pipeline.clips import ClipConfig, iter_clips
-from physllm.pipeline.face import FaceConfig, detect_face, enlarge_box, median_box
+from physllm.pipeline.face import FaceConfig, detect_face, enlarge_box, median_box, steady_box
 
 
 @pytest.fixture(scope="module")
@@ -21,6 +21,13 @@ def test_enlarge_box_is_the_toolbox_1_5x_about_the_centre_and_clipped():
 
 def test_median_box_ignores_a_minority_outlier():
     assert median_box([(10, 10, 50, 50), (12, 10, 50, 52), (200, 0, 5, 5)]) == (12, 10, 50, 50)
+
+
+def test_a_clip_keeps_the_previous_crop_unless_the_face_moved():
+    previous = (100, 50, 100, 100)
+    assert steady_box((102, 49, 101, 100), previous, 0.05) == previous  # Haar jitter: held
+    assert steady_box((110, 50, 100, 100), previous, 0.05) == (110, 50, 100, 100)  # moved 10%
+    assert steady_box((102, 49, 101, 100), None, 0.05) == (102, 49, 101, 100)  # the first clip
 
 
 def test_detects_the_rendered_face_and_nothing_in_noise(record):
