@@ -10,7 +10,7 @@ the `meta` device (no download, no memory). Offline default: all-MiniLM-L6-v2 fr
 import torch
 from transformers import AutoConfig, AutoModel, Qwen2Config
 
-from physllm.model import PhysLLM, PhysLLMConfig
+from physllm.model.physllm import PhysLLM, PhysLLMConfig
 from physllm.model.llm import minilm_dir
 
 # DeepSeek-R1-Distill-Qwen-1.5B's config.json (the hub's), the fields that set parameter counts.

@@ -142,7 +142,8 @@ def precompute(
     describer: str = typer.Option("fast", help="Vision describer: fast (offline) or llava (the paper's)."),
     describer_model: Optional[str] = typer.Option(None, help="LLaVA model id or folder (llava only)."),
     batch_size: int = typer.Option(8, min=1, help="Clips per PhysNet batch (bounds the memory in flight)."),
-    num_backbone_workers: int = typer.Option(1, min=1, help="Actors each holding PhysNet and the describer."),
+    num_backbone_workers: Optional[int] = typer.Option(
+        None, min=1, help="Actors each holding PhysNet and the describer (default: 3/4 of the CPUs, or 1 per GPU)."),
     num_gpus_per_worker: float = typer.Option(0.0, min=0.0, help="GPUs per actor (0: CPU only)."),
     address: Optional[str] = typer.Option(None, envvar="RAY_ADDRESS", help="Ray cluster address; default: local."),
 ) -> None:
@@ -155,8 +156,10 @@ def precompute(
         dataset=dataset, root=root, cache_root=cache_root, backbone=backbone, describer=describer,
         describer_model=describer_model, batch_size=batch_size, num_backbone_workers=num_backbone_workers,
         num_gpus_per_worker=num_gpus_per_worker, address=address))
+    startup = f" ({summary.startup_seconds:.1f} s of it starting Ray and the workers)" if summary.computed_videos else ""
     typer.echo(f"cache {summary.path}: {summary.videos_done} videos done ({summary.clips} clips), "
-               f"{summary.videos_failed} failed; computed {summary.computed_videos} videos in {summary.seconds:.1f} s")
+               f"{summary.videos_failed} failed; computed {summary.computed_videos} videos in "
+               f"{summary.seconds:.1f} s{startup}")
     for video_id, reason in summary.failures.items():
         typer.echo(f"  failed {video_id}: {reason}")
 

@@ -1,19 +1,24 @@
 """`physllm precompute`: the Ray job that turns a dataset into a shard cache of cues.
 
-Shape (../shared/DESIGN.md, "pipeline"): Ray Data streams
+Shape (../shared/DESIGN.md, "pipeline"), on Ray core:
 
-    pending videos ─flat_map(decode: frames → face crops → clips, in parts of `batch_size` clips)─►
-    map(CueWorker actor pool: PhysNet → describer → stats) ─► driver: one shard per video
+    pending videos ─decode tasks (streaming: frames → face crops → clips, in parts of `batch_size` clips)─►
+    CueWorker actors (PhysNet → describer → stats; loaded once each) ─► driver: one shard per video
 
-Why Ray Data: decoding (CPU tasks) and the models (actors that load once, on GPUs where asked)
-run concurrently with backpressure, so memory stays bounded by the in-flight parts (each
-`batch_size` clips), not by the dataset. One row is a *part* of a video rather than one clip:
-PhysNet wants batches of clips anyway, and a part says which video it belongs to and whether it
-is the last, so the driver knows when a video is complete without a shuffle (a groupby would hold
-the whole dataset). A video that fails to decode (or whose ground truth does not fit) sends its
-reason in its last part; the driver records it in the manifest and the others go on
+Decoders are streaming generator tasks; the driver hands each part, as an object reference, to a
+free worker, so frames go from decoder to worker through the object store and a decoder stalls
+(Ray's generator backpressure) while every worker is busy: memory is bounded by the parts in
+flight, not by a video or the dataset. One part is `batch_size` clips of one video: PhysNet wants
+batches anyway, and a part says whether it is the video's last, so the driver knows when a video
+is complete without a shuffle. A video that fails to decode (or whose ground truth does not fit)
+sends its reason in its last part; the driver records it in the manifest and the others go on
 (rPPG-Toolbox silently lost videos, DATASETS.md). The driver alone writes shards and the
 manifest: one writer, atomic files (shards/writer.py), so a kill at any instant resumes cleanly.
+
+Why not Ray Data (the first version used it): on a 2-core machine its executor added ~2 s of
+start-up and ~4-9 s between a worker finishing a part and the driver seeing it, and its flat_map
+packed a whole video's parts into one block, so memory grew with the video's length. Routing
+parts by hand is twenty lines and removes all three (bench/precompute.py).
 
 The cache key holds every setting that changes the cues (backbone weights' sha256, describer
 provenance, clip and face settings, the dataset's root); workers, batch sizes and the address do
@@ -27,7 +32,7 @@ import os
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, NamedTuple
 
 import numpy as np
 
@@ -57,11 +62,9 @@ class PrecomputeConfig:
     describer_model: str | None = None  # LLaVA id or folder; None is the paper's llava-1.5-7b
     clips: ClipConfig = field(default_factory=ClipConfig)  # T=128, 72x72, Haar face settings
     batch_size: int = 8  # clips per part and per PhysNet batch: ~16 MB of crops in flight per part
-    num_backbone_workers: int = 1  # actors, each loading PhysNet and the describer once
+    num_backbone_workers: int | None = None  # actors, each loading PhysNet and the describer once; None: auto
     num_gpus_per_worker: float = 0.0  # > 0 asks Ray for GPUs; the models then run on CUDA
-    # Decoding runs ~3-4x faster than PhysNet on a CPU, so a decoder claims half a CPU and the
-    # workers the rest: on 2 cores one worker's torch gets 2 threads (OMP_NUM_THREADS is 1 in Ray).
-    decode_cpus: float = 0.5
+    decode_cpus: float = 0.5  # Ray CPUs a decoder claims; the workers share the rest of a CPU node
     address: str | None = None  # a Ray cluster; None: $RAY_ADDRESS, else a local instance
 
 
@@ -76,6 +79,10 @@ class CacheSummary:
     computed_clips: int
     seconds: float
     failures: dict[str, str]  # video_id -> reason
+    # From Ray's start to the first cues back (Ray, the workers loading, one part through them),
+    # and that part's clips: the fixed cost a run pays before its steady rate. 0 when cached.
+    startup_seconds: float = 0.0
+    startup_clips: int = 0
 
 
 # ---------------------------------------------------------------- settings and provenance
@@ -106,10 +113,8 @@ def resolve_backbone(cfg: PrecomputeConfig) -> Path:
 # ---------------------------------------------------------------- the Ray stages
 
 
-def decode_video(item: dict, records: dict[str, VideoRecord], clip_cfg: ClipConfig,
-                 batch_size: int) -> Iterator[dict]:
-    """flat_map: one video → its parts {video_id, fps, part, last, clips: list[Clip], error}."""
-    record = records[item["video_id"]]
+def decode_video(record: VideoRecord, clip_cfg: ClipConfig, batch_size: int) -> Iterator[dict]:
+    """A streaming task: one video → its parts {video_id, fps, part, last, clips: list[Clip], error}."""
     head = {"video_id": record.video_id, "fps": record.fps}
     part, clips = 0, []
     try:
@@ -128,7 +133,7 @@ def decode_video(item: dict, records: dict[str, VideoRecord], clip_cfg: ClipConf
 
 
 class CueWorker:
-    """Actor: PhysNet + describer loaded once; a part's clips → its cue columns."""
+    """Ray actor: PhysNet + describer loaded once; a part's clips → its cue columns."""
 
     def __init__(self, backbone: str, describer: str, describer_model: str | None, batch_size: int,
                  threads: int, use_gpu: bool):
@@ -139,7 +144,7 @@ class CueWorker:
         self.runner = BackboneRunner(backbone, device=device, batch_size=batch_size, threads=threads)
         self.describer = make_describer(describer, describer_model)
 
-    def __call__(self, part: dict) -> dict:
+    def cues(self, part: dict) -> dict:
         clips: list[Clip] = part.pop("clips")
         part["rows"] = cue_rows(clips, self.runner, self.describer, part["fps"]) if clips else []
         return part
@@ -210,63 +215,118 @@ def run_precompute(cfg: PrecomputeConfig) -> CacheSummary:
     settings = cue_settings(cfg, backbone, provenance)
     cache = open_cache(cfg.cache_root, canonical_name(cfg.dataset), settings)
     pending = cache.manifest.pending({vid: source_fingerprint(r.path) for vid, r in records.items()})
-    computed_clips = 0
+    tally = _Tally()
     if pending:
         run_config = asdict(cfg) | {"backbone": str(backbone.resolve())}  # the file, not only its hash
         file_metadata = {"config": json.loads(json.dumps(run_config, default=str)),
                          "provenance": settings, "dataset_description": get_dataset(cfg.dataset).title}
-        computed_clips = _run_ray_job(cfg, backbone, cache, [records[v] for v in pending], file_metadata)
+        tally = _run_ray_job(cfg, backbone, cache, [records[v] for v in pending], file_metadata)
     done, failed = cache.manifest.done(), cache.manifest.failed()
     if not done:
         reasons = "; ".join(f"{vid}: {e['reason']}" for vid, e in list(failed.items())[:5])
         raise PhysllmError(f"all {len(records)} videos of {cfg.root} failed, no shard written "
                            f"(cache {cache.path}). First reasons: {reasons}")
     return CacheSummary(cache.path, cache.key, len(done), len(failed), sum(e["clips"] for e in done.values()),
-                        len(pending), computed_clips, time.time() - started,
-                        {vid: e["reason"] for vid, e in failed.items()})
+                        len(pending), tally.clips, time.time() - started,
+                        {vid: e["reason"] for vid, e in failed.items()}, tally.first_seconds, tally.first_clips)
 
 
-def _cluster_cpus() -> float:
-    import ray
+class _Tally(NamedTuple):
+    clips: int = 0  # clips computed
+    first_seconds: float = 0.0  # from Ray's start to the first part's cues
+    first_clips: int = 0  # the clips of that part
 
-    return ray.cluster_resources().get("CPU", 1.0)
+
+def _worker_plan(cfg: PrecomputeConfig, cluster_cpus: float) -> tuple[int, dict, int]:
+    """How many CueWorkers, the Ray resources of each, and its torch threads.
+
+    On CPUs, workers run one torch thread each: PhysNet gains only 1.5x from a second thread here
+    (bench/precompute.py), so two one-thread workers beat one with two. Decoding costs ~1.4 ms of
+    CPU per frame against PhysNet's ~3.6, so by default a quarter of the cores is left to the
+    decoders and workers get the rest. A GPU worker needs one CPU to feed it, leaving the node's
+    other cores to decoding, the bottleneck once PhysNet runs on a GPU.
+    """
+    if cfg.num_gpus_per_worker > 0:
+        return cfg.num_backbone_workers or 1, {"num_cpus": 1, "num_gpus": cfg.num_gpus_per_worker}, 1
+    workers = cfg.num_backbone_workers or max(1, round(0.75 * cluster_cpus))
+    cpus = max(0.5, (cluster_cpus - cfg.decode_cpus) / workers)
+    return workers, {"num_cpus": cpus}, max(1, round(cpus))
 
 
 def _run_ray_job(cfg: PrecomputeConfig, backbone: Path, cache: Cache, pending: list[VideoRecord],
-                 file_metadata: dict) -> int:
-    """The Ray Data pipeline over `pending`; returns the number of clips computed."""
+                 file_metadata: dict) -> _Tally:
+    """Stream `pending` through decoders and CueWorkers on Ray; returns what it computed."""
     import ray
 
     from physllm.pipeline.ray_runtime import init_ray
     from rich.progress import TextColumn
 
+    started = time.time()
     init_ray(cfg.address)
+    cluster_cpus = ray.cluster_resources().get("CPU", 1.0)
+    num_workers, resources, threads = _worker_plan(cfg, cluster_cpus)
+    worker_class = ray.remote(CueWorker).options(**resources)
+    workers = [worker_class.remote(str(backbone.resolve()), cfg.describer, cfg.describer_model, cfg.batch_size,
+                                   threads, cfg.num_gpus_per_worker > 0)
+               for _ in range(num_workers)]  # created first: they load while decoding starts
+    # A decoder runs ahead of the workers by at most two parts: memory is bounded by the parts in
+    # flight (`batch_size` clips each), never by a video's or the dataset's length.
+    decoder = ray.remote(decode_video).options(num_cpus=cfg.decode_cpus, num_returns="streaming",
+                                               _generator_backpressure_num_objects=2)
+    max_decoders = max(1, int(cluster_cpus - resources["num_cpus"] * num_workers))
     by_id = {r.video_id: r for r in pending}
-    worker_cpus = max(1.0, (_cluster_cpus() - cfg.decode_cpus) / cfg.num_backbone_workers)
-    ds = (ray.data.from_items([{"video_id": vid} for vid in by_id])
-          .flat_map(decode_video, num_cpus=cfg.decode_cpus,
-                    fn_kwargs={"records": by_id, "clip_cfg": cfg.clips, "batch_size": cfg.batch_size})
-          .map(CueWorker, compute=ray.data.ActorPoolStrategy(size=cfg.num_backbone_workers),
-               num_cpus=worker_cpus, **({"num_gpus": cfg.num_gpus_per_worker} if cfg.num_gpus_per_worker else {}),
-               fn_constructor_kwargs={"backbone": str(backbone.resolve()), "describer": cfg.describer,
-                                      "describer_model": cfg.describer_model, "batch_size": cfg.batch_size,
-                                      "threads": round(worker_cpus), "use_gpu": cfg.num_gpus_per_worker > 0}))
     videos: dict[str, _VideoParts] = {}
     total_clips = sum(r.num_frames // cfg.clips.clip_frames for r in pending)
-    clips_done, started = 0, time.time()
+    clips_done, first = 0, _Tally()
     with make_progress(TextColumn("{task.fields[rate]}")) as progress:
         video_task = progress.add_task("videos", total=len(pending), rate="")
         clip_task = progress.add_task("clips", total=total_clips, rate="")
-        for part in ds.iter_rows():
+        for part in _route_parts(pending, workers, decoder, cfg, max_decoders):
             parts = videos.setdefault(part["video_id"], _VideoParts())
             parts.rows += part["rows"]
             parts.parts_seen += 1
             if part["last"]:
                 parts.num_parts, parts.error = part["part"] + 1, part["error"]
             clips_done += len(part["rows"])
+            if part["rows"] and not first.first_clips:
+                first = _Tally(first_seconds=time.time() - started, first_clips=len(part["rows"]))
             progress.update(clip_task, advance=len(part["rows"]),
                             rate=f"{clips_done / (time.time() - started):.2f} clips/s")
             if parts.complete():
                 finish_video(cache, by_id[part["video_id"]], videos.pop(part["video_id"]), file_metadata)
                 progress.advance(video_task)
-    return clips_done
+    return first._replace(clips=clips_done)
+
+
+def _route_parts(videos: list[VideoRecord], workers: list, decoder, cfg: PrecomputeConfig,
+                 max_decoders: int) -> Iterator[dict]:
+    """Hand each decoded part to a free worker; yield the workers' parts as they finish.
+
+    Parts go from a decoder to a worker through Ray's object store, never through the driver; a
+    decoder whose next part is ready waits (backpressure) until a worker is free to take it. Each
+    worker holds two parts, the one it computes and the next, so it never waits on the driver.
+    """
+    import ray
+
+    todo, decoding, free = list(reversed(videos)), [], [w for w in workers for _ in range(2)]
+    running: dict = {}  # ObjectRef of a worker's result -> that worker
+    while todo or decoding or running:
+        while todo and len(decoding) <= max_decoders:  # one more waits in Ray's queue to start at once
+            decoding.append(decoder.remote(todo.pop(), cfg.clips, cfg.batch_size))
+        ready, _ = ray.wait(list(running) + (decoding if free else []), num_returns=1)
+        if isinstance(ready[0], ray.ObjectRefGenerator):
+            try:
+                part_ref = next(ready[0])
+            except StopIteration:
+                decoding.remove(ready[0])
+                continue
+            worker = free.pop()
+            running[worker.cues.remote(part_ref)] = worker
+            continue
+        free.append(running.pop(ready[0]))
+        try:
+            part = ray.get(ready[0])
+        except ray.exceptions.RayError as exc:
+            raise PhysllmError(f"a precompute worker failed ({type(exc).__name__}); the videos already "
+                               f"written are kept, run the command again to resume.\n{exc}") from exc
+        yield part

@@ -25,7 +25,7 @@ from physllm.errors import CheckpointError, PhysllmError
 from physllm.evaluation.baselines import BASELINES
 from physllm.evaluation.report import (EvaluationReport, VideoSignals, evaluate_videos, join_clips,
                                        print_table, signals_from_shards, write_report)
-from physllm.model import PhysLLM, PhysLLMConfig
+from physllm.model.physllm import PhysLLM, PhysLLMConfig
 from physllm.model.dds import zscore
 from physllm.progress import console, progress_bar
 from physllm.shards.reader import ShardSet, open_shards

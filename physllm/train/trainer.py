@@ -32,7 +32,8 @@ import torch
 from torch import nn
 
 from physllm.errors import CheckpointError, PhysllmError
-from physllm.model import PhysLLM, PhysLLMConfig, build_physllm, save_trainable
+from physllm.model.checkpoint import save_trainable
+from physllm.model.physllm import PhysLLM, PhysLLMConfig, build_physllm
 from physllm.progress import console, progress_bar
 from physllm.shards.reader import ShardSet, open_shards
 from physllm.train.data import Batch, ClipStream, Splits, split_videos

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from physllm.model import build_physllm
+from physllm.model.physllm import build_physllm
 from tests.fixtures.tiny_models import tiny_physllm_config
 
 CUES = {

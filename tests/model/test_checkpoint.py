@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from physllm.errors import CheckpointError
-from physllm.model import load_trainable, save_trainable
+from physllm.model.checkpoint import load_trainable, save_trainable
 from tests.model.conftest import make_inputs, perturb_zero_inits
 
 

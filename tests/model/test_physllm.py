@@ -3,7 +3,7 @@ import torch
 from peft import LoraConfig, get_peft_model
 
 from physllm.errors import PhysllmError
-from physllm.model import PhysLLMConfig, build_physllm
+from physllm.model.physllm import PhysLLMConfig, build_physllm
 from physllm.model.llm import load_llm
 from tests.model.conftest import make_inputs, perturb_zero_inits
 
