@@ -67,6 +67,8 @@ class DDS(nn.Module):
         return self.beta.clamp(0.0, 1.0)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = zscore(x, self.cfg.eps)  # (B, T)
-        beta = self.mix_ratio()
-        return (1 - beta) * self.time_branch(x) + beta * self.freq_branch(x)
+        # Outside autocast, in float32: ptwt's DWT rejects bf16, and a z-score wants the precision.
+        with torch.autocast(x.device.type, enabled=False):
+            x = zscore(x.to(torch.promote_types(x.dtype, torch.float32)), self.cfg.eps)  # (B, T)
+            beta = self.mix_ratio()
+            return (1 - beta) * self.time_branch(x) + beta * self.freq_branch(x)

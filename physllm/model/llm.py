@@ -12,7 +12,7 @@ from pathlib import Path
 
 import torch
 from torch import nn
-from transformers import AutoModel, AutoTokenizer, PreTrainedTokenizerBase
+from transformers import AutoConfig, AutoModel, AutoTokenizer, PreTrainedTokenizerBase
 
 from physllm.errors import PhysllmError
 
@@ -53,6 +53,17 @@ def resolve_llm(name_or_path: str) -> str:
     return name_or_path
 
 
+def without_dropout(config):
+    """The LLM's config with its own dropout rates at 0: it is frozen, and the paper's
+    DeepSeek-R1-Distill-Qwen-1.5B has none (Qwen2 `attention_dropout: 0.0`); MiniLM's BERT
+    config has 0.1, which in training only adds noise to a model that does not learn (LoRA has
+    its own dropout) and keeps attention off the fused kernel (a third of a CPU step)."""
+    for key, value in config.to_dict().items():
+        if isinstance(value, float) and ("dropout" in key or key.endswith("_pdrop")):
+            setattr(config, key, 0.0)
+    return config
+
+
 def load_llm(name_or_path: str, dtype: torch.dtype | str | None = None) -> tuple[nn.Module, PreTrainedTokenizerBase]:
     """The base model (eval mode, weights as stored) and its tokenizer; dtype None = the checkpoint's."""
     source = resolve_llm(name_or_path)
@@ -63,7 +74,9 @@ def load_llm(name_or_path: str, dtype: torch.dtype | str | None = None) -> tuple
     level = report.level
     report.setLevel(logging.ERROR)
     try:
-        model, info = AutoModel.from_pretrained(source, dtype=dtype or "auto", output_loading_info=True)
+        config = without_dropout(AutoConfig.from_pretrained(source))
+        model, info = AutoModel.from_pretrained(source, config=config, dtype=dtype or "auto",
+                                                output_loading_info=True)
         tokenizer = AutoTokenizer.from_pretrained(source)
     except (OSError, ValueError, KeyError) as err:
         raise PhysllmError(

@@ -200,10 +200,13 @@ class PhysLLM(nn.Module):
         mean, std = instance_stats(wave)
         x = (wave - mean) / std  # (B, T)
         z = self.dds(x)  # (B, T)
-        signal = self.tpg(self.patch_embedding(z), words.weight)  # (B, N, d)
-        vision = self.tpg(self.va(features, self.cfg.num_tokens), words.weight)  # (B, N, d)
+        signal = self.patch_embedding(z)  # (B, N, d)
+        vision = self.va(features, self.cfg.num_tokens)  # (B, N, d)
+        # One TPG call for both kinds: each token attends over the prototypes alone, so this
+        # equals two calls, and the prototypes (a product with the whole vocabulary) are made once.
+        reprogrammed = self.tpg(torch.cat([vision, signal], dim=1), words.weight)  # (B, 2N, d)
         cues = self.apl(cue_tokens, words)  # (B, C·k, d)
-        tokens = torch.cat([cues, vision, signal], dim=1)  # (B, C·k + 2N, d)
+        tokens = torch.cat([cues, reprogrammed], dim=1)  # (B, C·k + 2N, d): [cues; vision; signal]
         mask = torch.ones(tokens.shape[:2], dtype=torch.long, device=tokens.device)
         hidden = self.llm(inputs_embeds=tokens.to(words.weight.dtype), attention_mask=mask).last_hidden_state
         out = self.head(hidden[:, -signal.shape[1] :].to(z.dtype), x)  # (B, T)

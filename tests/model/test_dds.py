@@ -83,3 +83,11 @@ def test_gradients_reach_beta_and_input(wave):
 def test_output_is_scale_and_offset_invariant(wave):
     dds = DDS(DDSConfig()).double()
     torch.testing.assert_close(dds(3 * wave + 10), dds(wave), atol=1e-5, rtol=0)  # up to ε
+
+
+def test_dds_runs_in_float32_under_bf16_autocast():
+    x = torch.randn(2, 128)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out = DDS(DDSConfig())(x)
+    assert out.dtype == torch.float32
+    torch.testing.assert_close(out, DDS(DDSConfig())(x))

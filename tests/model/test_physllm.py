@@ -51,7 +51,7 @@ def test_one_tpg_serves_signal_and_vision(tiny_model):
     tiny_model.tpg.register_forward_hook(lambda module, args, out: calls.append(args[0].shape))
     tiny_model(*make_inputs(tiny_model))
     n, d = tiny_model.cfg.num_tokens, tiny_model.word_embeddings.weight.shape[1]
-    assert calls == [(2, n, d), (2, n, d)]
+    assert calls == [(2, 2 * n, d)]  # vision and signal tokens together, in one call
 
 
 def test_gradients_reach_every_trainable_parameter_and_no_frozen_one(tiny_model):
@@ -97,3 +97,15 @@ def test_offline_minilm_builds_and_runs():
     with torch.no_grad():
         out = model(wave, features, cues)
     assert out.shape == (1, 32) and torch.isfinite(out).all()
+
+
+def test_bf16_autocast_trains_as_the_gpu_path_does(tiny_model):
+    """The trainer runs the forward under bf16 autocast on CUDA; CPU autocast takes the same
+    dtype paths (ptwt's DWT in DDS rejects bf16, so DDS must leave autocast)."""
+    perturb_zero_inits(tiny_model)
+    tiny_model.train()
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out = tiny_model(*make_inputs(tiny_model))
+    assert out.shape == (2, tiny_model.cfg.clip_frames) and torch.isfinite(out).all()
+    out.float().pow(2).mean().backward()
+    assert tiny_model.patch_embedding.proj.weight.grad.abs().sum() > 0
