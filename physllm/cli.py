@@ -244,6 +244,7 @@ def train(
     num_workers: Optional[int] = typer.Option(None, help="Ray Train workers (default 1: one process, no Ray)."),
     use_gpu: Optional[bool] = typer.Option(None, "--use-gpu/--no-gpu", help="One GPU per Ray Train worker."),
     max_steps: Optional[int] = typer.Option(None, help="Stop after this many steps (smoke runs)."),
+    spectral_weight: Optional[float] = typer.Option(None, help="Weight of the heart-rate-band spectrum term added to the MSE (default 1.0; 0: the authors' MSE alone)."),
     config: Optional[Path] = typer.Option(None, help="A YAML or JSON file with the same keys as these flags (flags win)."),
 ) -> None:
     """Train PhysLLM's adapters and LoRA on precomputed shards (`physllm precompute`)."""
@@ -253,7 +254,8 @@ def train(
     cfg = resolve_train_config(config, shards=[str(s) for s in shards] if shards else None,
                                protocol=protocol, llm=llm, out=str(out) if out else None,
                                epochs=epochs, batch_size=batch_size, lr=lr, resume=resume,
-                               num_workers=num_workers, use_gpu=use_gpu, max_steps=max_steps)
+                               num_workers=num_workers, use_gpu=use_gpu, max_steps=max_steps,
+                               spectral_weight=spectral_weight)
     result = run_training(cfg)
     typer.echo(f"best checkpoint: {result.best_checkpoint or '(no validation split)'}; "
                f"last: {result.last_checkpoint}; best val MAE {result.best_val_mae:.2f} bpm")

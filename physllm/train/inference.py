@@ -30,18 +30,10 @@ from physllm.model.dds import zscore
 from physllm.progress import console, progress_bar
 from physllm.shards.reader import ShardSet, open_shards
 from physllm.train.data import ClipStream, split_videos
+from physllm.train.loss import EPS
 
 TRAINING_FILE = "training.json"  # beside a checkpoint: the train config and the caches it read
 EVAL_BATCH_SIZE = 16  # no gradients: twice the training batch fits in the same memory
-EPS = 1e-8  # z-scoring a prediction: guards a constant output only
-
-
-def pulse_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """MSE of the z-scored prediction against the (already z-scored) label, (B, T) each: the
-    authors normalise both per sample, so the loss ignores a clip's scale and offset."""
-    return F.mse_loss(zscore(pred.float(), EPS), target.float())
-
-
 def autocast_for(device: torch.device):
     """bf16 autocast on CUDA (Ampere and later run bf16 matmuls at full rate); fp32 elsewhere."""
     if device.type == "cuda":

@@ -6,7 +6,8 @@ once in precompute; here only shards are read (never a video, never Ray workers 
 
 Hyper-parameters follow the authors' code (Alex036225/PhysLLM, see ../shared/DESIGN.md,
 "Reference hyper-parameters"): lr 1e-4 with LoRA at lr/5, weight decay 5e-5, batch 8,
-30 epochs, MSE on per-sample z-scored prediction and label. AdamW, the cosine schedule with
+30 epochs, MSE on per-sample z-scored prediction and label (plus, ours, a spectral term on the
+heart-rate band: train/loss.py). AdamW, the cosine schedule with
 linear warm-up and gradient clipping at 1.0 are litgpt's and torchtune's fine-tuning defaults.
 
 Outputs in `cfg.out`:
@@ -38,7 +39,8 @@ from physllm.progress import console, progress_bar
 from physllm.shards.reader import ShardSet, open_shards
 from physllm.train.data import Batch, ClipStream, Splits, split_videos
 from physllm.train.inference import (TRAINING_FILE, autocast_for, evaluate_predictions, mae_of,
-                                     predict_videos, pulse_loss, resolve_device)
+                                     predict_videos, resolve_device)
+from physllm.train.loss import pulse_loss
 
 CONFIG_FILE = "train_config.json"
 METRICS_FILE = "metrics.jsonl"
@@ -62,6 +64,7 @@ class TrainConfig:
     warmup_fraction: float = 0.05  # linear warm-up over 5% of the steps (our choice, litgpt-style)
     min_lr_ratio: float = 0.0  # cosine down to lr·this (torchtune's get_cosine_schedule_with_warmup)
     grad_clip: float = 1.0  # litgpt/torchtune default max norm
+    spectral_weight: float = 1.0  # λ of the band-spectrum term (train/loss.py, ours); 0 = the authors' MSE alone
     shuffle_buffer: int = 256  # clips held for shuffling: bounds the reader's memory
     seed: int = 0  # data order, initialisation and dropout
     device: str = "auto"  # cuda if there is one, else cpu
@@ -94,6 +97,8 @@ class TrainConfig:
                 raise PhysllmError(f"{name} must be at least 1, got {getattr(self, name)}")
         if self.lr <= 0:
             raise PhysllmError(f"lr must be positive, got {self.lr}")
+        if self.spectral_weight < 0:
+            raise PhysllmError(f"spectral_weight must be 0 or more, got {self.spectral_weight}")
 
 
 @dataclass
@@ -308,7 +313,7 @@ class TrainRecipe:
         batch = batch.to(self.device)
         with autocast_for(self.device):
             pred = self.forward_model(batch.wave, batch.features, batch.cue_tokens)  # (B, T)
-        loss = pulse_loss(pred, batch.target)
+        loss = pulse_loss(pred, batch.target, batch.fps.to(self.device), self.cfg.spectral_weight)
         self.optimizer.zero_grad(set_to_none=True)
         finite = bool(torch.isfinite(loss))
         if finite:

@@ -11,7 +11,7 @@ from safetensors.torch import load_file
 from physllm.model.checkpoint import ADAPTERS_FILE
 from physllm.shards.cache import open_cache
 from physllm.shards.writer import write_video_shard
-from physllm.train.inference import pulse_loss
+from physllm.train.loss import pulse_loss
 from physllm.train.trainer import (TrainConfig, TrainRecipe, cosine_with_warmup, model_config_for,
                                    train)
 from tests.train.conftest import clip_rows
