@@ -57,7 +57,7 @@ def without_dropout(config):
     """The LLM's config with its own dropout rates at 0: it is frozen, and the paper's
     DeepSeek-R1-Distill-Qwen-1.5B has none (Qwen2 `attention_dropout: 0.0`); MiniLM's BERT
     config has 0.1, which in training only adds noise to a model that does not learn (LoRA has
-    its own dropout) and keeps attention off the fused kernel (a third of a CPU step)."""
+    its own dropout) and keeps attention off the fused kernel (a quarter of a CPU step)."""
     for key, value in config.to_dict().items():
         if isinstance(value, float) and ("dropout" in key or key.endswith("_pdrop")):
             setattr(config, key, 0.0)

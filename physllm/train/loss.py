@@ -11,7 +11,8 @@ The spectral term is ours (in the spirit of PhysFormer's frequency cross-entropy
 CVPR 2022): S(x) is the power of the Hann-windowed clip at 1-bpm steps across the evaluation
 band, normalised to sum to 1, and the KL divergence pulls the prediction's band spectrum
 towards the label's. It is computed by a DFT at those frequencies (a (T, F) matrix product), so
-the clip's frame rate sets the frequencies and short clips get a fine grid.
+each clip's frame rate sets the frequencies and the grid is 1 bpm whatever the clip's length
+(the Hann window keeps a short clip's leakage from other bins small).
 """
 
 from __future__ import annotations
