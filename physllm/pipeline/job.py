@@ -240,11 +240,12 @@ class _Tally(NamedTuple):
 def _worker_plan(cfg: PrecomputeConfig, cluster_cpus: float) -> tuple[int, dict, int]:
     """How many CueWorkers, the Ray resources of each, and its torch threads.
 
-    On CPUs, workers run one torch thread each: PhysNet gains only 1.5x from a second thread here
-    (bench/precompute.py), so two one-thread workers beat one with two. Decoding costs ~1.4 ms of
-    CPU per frame against PhysNet's ~3.6, so by default a quarter of the cores is left to the
-    decoders and workers get the rest. A GPU worker needs one CPU to feed it, leaving the node's
-    other cores to decoding, the bottleneck once PhysNet runs on a GPU.
+    On CPUs, workers run one torch thread each: PhysNet gains only 1.6x from a second thread here
+    (bench/precompute.py: 423 vs 261 frames/s), so two one-thread workers beat one with two.
+    Decoding and cropping cost ~1.1 ms of CPU per frame against PhysNet's ~3.8 on one thread,
+    so by default a quarter of the cores is left to the decoders and workers get the rest. A GPU
+    worker needs one CPU to feed it, leaving the node's other cores to decoding, the bottleneck
+    once PhysNet runs on a GPU.
     """
     if cfg.num_gpus_per_worker > 0:
         return cfg.num_backbone_workers or 1, {"num_cpus": 1, "num_gpus": cfg.num_gpus_per_worker}, 1
