@@ -10,7 +10,7 @@ from physllm.pipeline.backbone import (BackboneRunner, BackboneTrainConfig, defa
                                        neg_pearson_loss, train_backbone)
 from physllm.data_catalog import scan
 
-TINY_TRAINING = BackboneTrainConfig(epochs=1, batch_size=2, train_frames=16)
+TINY_TRAINING = BackboneTrainConfig(epochs=1, max_epochs=1, batch_size=2, train_frames=16)
 
 
 def test_runner_batches_match_one_forward_pass_per_clip(random_physnet):
