@@ -35,9 +35,9 @@ class DemoConfig:
     def cache_root(self) -> Path:
         return self.out / "cache"
 
-    @property
-    def run_dir(self) -> Path:
-        return self.out / "run"
+    def run_dir(self, cache_key: str) -> Path:
+        """One training run per cue cache: a run resumes only on the cues it began on."""
+        return self.out / "run" / cache_key
 
     @property
     def eval_dir(self) -> Path:
@@ -68,15 +68,16 @@ def precompute(cfg: DemoConfig):
     return summary
 
 
-def train_model(cfg: DemoConfig, cache_path: Path) -> Path:
+def train_model(cfg: DemoConfig, cache_path: Path, cache_key: str) -> Path:
     from physllm.train.trainer import LAST, TrainConfig, train
 
-    train_cfg = TrainConfig(shards=[str(cache_path)], out=str(cfg.run_dir), llm=cfg.llm,
+    run_dir = cfg.run_dir(cache_key)
+    train_cfg = TrainConfig(shards=[str(cache_path)], out=str(run_dir), llm=cfg.llm,
                             epochs=cfg.epochs, batch_size=cfg.batch_size, lr=cfg.lr, seed=cfg.seed,
-                            resume=(cfg.run_dir / LAST).is_dir())
+                            resume=(run_dir / LAST).is_dir())
     result = train(train_cfg)
     if result.best_checkpoint is None:
-        raise RuntimeError(f"training wrote no best checkpoint under {cfg.run_dir}")
+        raise RuntimeError(f"training wrote no best checkpoint under {run_dir}")
     return result.best_checkpoint
 
 
@@ -90,7 +91,7 @@ def run_demo(cfg: DemoConfig = DemoConfig()):
     _stage(2, "backbone and cue cache (Ray)")
     summary = precompute(cfg)
     _stage(3, f"train PhysLLM ({cfg.llm} + LoRA)")
-    checkpoint = train_model(cfg, summary.path)
+    checkpoint = train_model(cfg, summary.path, summary.key)
     _stage(4, "evaluate on the held-out test subjects")
     report = evaluate_checkpoint(checkpoint, [summary.path], out=cfg.eval_dir)
     console.print(f"\ndone in {time.perf_counter() - start:.0f} s. checkpoint {checkpoint}; "

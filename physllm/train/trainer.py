@@ -377,6 +377,7 @@ class TrainRecipe:
         if not (last / STATE_FILE).is_file():
             raise CheckpointError(f"cannot resume: {last / STATE_FILE} does not exist; expected "
                                   f"the last checkpoint of an earlier run with --out {self.out}")
+        self._check_same_caches(last)
         load_adapters(self.model, last / ADAPTERS_FILE)
         load_lora(self.model, last / LORA_DIR)
         state = torch.load(last / STATE_FILE, map_location="cpu", weights_only=True)
@@ -387,6 +388,18 @@ class TrainRecipe:
         torch.set_rng_state(state["torch_rng"])
         if state["cuda_rng"] and torch.cuda.is_available():
             torch.cuda.set_rng_state_all(state["cuda_rng"])
+
+    def _check_same_caches(self, last: Path) -> None:
+        """A run resumes only on the caches it began on: other cues (another backbone, describer
+        or dataset) would silently continue weights fitted to them."""
+        from physllm.train.inference import read_training_info
+
+        began_on = sorted(c["key"] for c in read_training_info(last).get("caches", []))
+        given = sorted(c.key for c in self.shard_set.caches)
+        if began_on != given:
+            raise CheckpointError(f"cannot resume: {last} was trained on cache(s) {', '.join(began_on)}, "
+                                  f"but --shards hold {', '.join(given)}; resume with the same shards "
+                                  f"or start a new run with another --out")
 
     # ------------------------------------------------------------ logging
 

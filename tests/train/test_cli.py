@@ -81,6 +81,13 @@ def test_resume_with_a_model_config_the_checkpoint_does_not_fit(trained, tiny_ca
                    "--resume"), "other shapes than the config builds")
 
 
+def test_resume_on_other_shards_than_the_run_began_on(trained, tmp_path, tiny_bert_dir, tiny_model_overrides):
+    other_cues = write_cache(tmp_path, videos=10, clips=6, seed=7)  # same shapes, another cache key
+    cfg = config_file(tmp_path / "train.yaml", tiny_bert_dir, tiny_model_overrides, epochs=5)
+    fails_with(run("train", "--shards", other_cues, "--config", cfg, "--out", trained / "run", "--resume"),
+               "cannot resume", "resume with the same shards")
+
+
 def test_empty_split(tmp_path, tiny_bert_dir):
     one_subject = write_cache(tmp_path, videos=1, clips=2)
     fails_with(run("train", "--shards", one_subject, "--llm", tiny_bert_dir, "--out", tmp_path / "run"),
