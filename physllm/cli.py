@@ -270,12 +270,14 @@ def evaluate(
     baselines: str = typer.Option("green,chrom,pos", help="Classic baselines to report beside PhysLLM and PhysNet (comma-separated, or empty)."),
     out: Path = typer.Option(Path("physllm-eval"), help="Folder for report.json, CSVs, Bland-Altman and waveform PNGs."),
     device: str = typer.Option("auto", help="auto, cpu or cuda."),
+    window_seconds: Optional[float] = typer.Option(None, min=1.0, help="HR per non-overlapping window of this length (rPPG-Toolbox's EVALUATION_WINDOW) instead of per whole video."),
 ) -> None:
     """Evaluate a checkpoint on a split as rPPG-Toolbox does: per-video HR, MAE/RMSE/MAPE/r/SNR."""
     from physllm.train.inference import evaluate_checkpoint
 
     names = [b.strip() for b in baselines.split(",") if b.strip()]
-    evaluate_checkpoint(checkpoint, shards, protocol, names, out, split=split, device=device)
+    evaluate_checkpoint(checkpoint, shards, protocol, names, out, split=split, device=device,
+                        window_seconds=window_seconds)
     typer.echo(f"wrote the evaluation to {out}")
 
 

@@ -185,7 +185,9 @@ def print_table(report: EvaluationReport, hr_method: str = "fft",
                 console: Console | None = None) -> None:
     """One row per method (MAE, RMSE, MAPE, r, SNR ± SE), then MAE per dataset and scenario."""
     console = console or Console()
-    table = Table(title=f"Heart rate by {hr_method.upper()}, all videos (MAE, RMSE in bpm; "
+    window = report.settings.get("window_seconds")
+    unit = f"{window:g}-s windows" if window else "videos"
+    table = Table(title=f"Heart rate by {hr_method.upper()}, all {unit} (MAE, RMSE in bpm; "
                         f"MAPE in %; SNR in dB; ± standard error)", box=box.SIMPLE_HEAD)
     table.add_column("Method", no_wrap=True, min_width=METHOD_WIDTH)
     for col in ("n", "MAE", "RMSE", "MAPE", "r", "SNR"):

@@ -83,11 +83,13 @@ def predict_videos(model: PhysLLM, stream: ClipStream, device: torch.device,
 
 
 def evaluate_predictions(shard_set: ShardSet, video_ids: Sequence[str], predictions: Predictions,
-                         baselines: Sequence[str] = ()) -> tuple[EvaluationReport, list[VideoSignals]]:
-    """The field's per-video evaluation of PhysLLM's joined outputs, PhysNet alone and baselines."""
+                         baselines: Sequence[str] = (), window_seconds: float | None = None,
+                         ) -> tuple[EvaluationReport, list[VideoSignals]]:
+    """The field's per-video (or per-window) evaluation of PhysLLM's joined outputs, PhysNet
+    alone and baselines."""
     signals = signals_from_shards(shard_set, list(video_ids), predictions.joined(), list(baselines))
     labels = scenario_labels(sorted({c.dataset for c in shard_set.caches}))
-    return evaluate_videos(signals, scenarios=labels), signals
+    return evaluate_videos(signals, window_seconds, scenarios=labels), signals
 
 
 def mae_of(report: EvaluationReport, method: str) -> float:
@@ -120,11 +122,12 @@ def evaluate_checkpoint(checkpoint: str | Path, shard_paths: Sequence[str | Path
                         protocol: str | None = None,
                         baselines: Sequence[str] = ("green", "chrom", "pos"),
                         out: str | Path | None = None, split: str = "test",
-                        device: str = "auto") -> EvaluationReport:
+                        device: str = "auto", window_seconds: float | None = None) -> EvaluationReport:
     """Evaluate a trained checkpoint on a split of the shards; print the table; write files.
 
     `protocol` defaults to the one the checkpoint was trained with, else the intra-dataset
-    protocol of the shards' one dataset. With `out`: report.json, per_video.csv, metrics.csv,
+    protocol of the shards' one dataset. `window_seconds` evaluates non-overlapping windows of
+    that length (rPPG-Toolbox's EVALUATION_WINDOW) instead of whole videos. With `out`: report.json, per_video.csv, metrics.csv,
     bland_altman_<method>.png and waveforms/<video>.png.
     """
     from physllm.model.checkpoint import load_trainable, read_config
@@ -145,7 +148,7 @@ def evaluate_checkpoint(checkpoint: str | Path, shard_paths: Sequence[str | Path
     model = load_trainable(checkpoint, device=torch_device)
     stream = ClipStream(shard_set, video_ids, model.tokenize_cues, EVAL_BATCH_SIZE, shuffle=False)
     predictions = predict_videos(model, stream, torch_device, f"evaluating {len(video_ids)} videos")
-    report, signals = evaluate_predictions(shard_set, video_ids, predictions, baselines)
+    report, signals = evaluate_predictions(shard_set, video_ids, predictions, baselines, window_seconds)
     print_table(report)  # the result: stdout (progress and logs go to stderr)
     if out is not None:
         write_evaluation_files(report, signals, Path(out))

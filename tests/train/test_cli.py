@@ -1,5 +1,6 @@
 """`physllm train` and `physllm evaluate` end to end on tiny data, and their bad inputs."""
 
+import csv
 import json
 
 import pytest
@@ -52,6 +53,19 @@ def test_train_then_evaluate(trained, tiny_cache):
         assert (trained / "eval" / f"bland_altman_{method}.png").stat().st_size > 0
     assert len(list((trained / "eval" / "waveforms").glob("*.png"))) == 2
     assert (trained / "eval" / "per_video.csv").is_file()
+
+
+def test_evaluate_per_window(trained, tiny_cache):
+    """6 clips of 32 frames at 30 fps = 6.4 s a video: two 3.2-s windows each."""
+    result = run("evaluate", "--checkpoint", trained / "run" / "best", "--shards", tiny_cache,
+                 "--out", trained / "eval_windows", "--window-seconds", 3.2, "--baselines", "")
+    assert result.exit_code == 0, result.output
+    assert "3.2-s windows" in result.output
+    report = json.loads((trained / "eval_windows" / "report.json").read_text())
+    assert report["settings"]["window_seconds"] == 3.2
+    with open(trained / "eval_windows" / "per_video.csv") as f:
+        rows = [r for r in csv.DictReader(f) if r["method"] == "physllm"]
+    assert sorted(r["window"] for r in rows) == ["0", "0", "1", "1"]
 
 
 def fails_with(result, *phrases):
