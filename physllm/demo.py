@@ -12,8 +12,12 @@ from __future__ import annotations
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from physllm.progress import console
+
+if TYPE_CHECKING:
+    from physllm.evaluation.report import EvaluationReport
 
 
 @dataclass(frozen=True)
@@ -81,8 +85,15 @@ def train_model(cfg: DemoConfig, cache_path: Path, cache_key: str) -> Path:
     return result.best_checkpoint
 
 
-def run_demo(cfg: DemoConfig = DemoConfig()):
-    """Run the four stages; return the evaluation report."""
+@dataclass(frozen=True)
+class DemoResult:
+    report: "EvaluationReport"  # the test split's, whole videos
+    checkpoint: Path  # the best PhysLLM checkpoint
+    cache: Path  # the cue cache it was trained and evaluated on
+
+
+def run_demo(cfg: DemoConfig = DemoConfig()) -> DemoResult:
+    """Run the four stages; return the evaluation report and where the checkpoint and cache are."""
     from physllm.train.inference import evaluate_checkpoint
 
     start = time.perf_counter()
@@ -96,4 +107,4 @@ def run_demo(cfg: DemoConfig = DemoConfig()):
     report = evaluate_checkpoint(checkpoint, [summary.path], out=cfg.eval_dir)
     console.print(f"\ndone in {time.perf_counter() - start:.0f} s. checkpoint {checkpoint}; "
                   f"report, per-video CSV and plots in {cfg.eval_dir}")
-    return report
+    return DemoResult(report, checkpoint, summary.path)
