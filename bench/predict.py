@@ -5,7 +5,7 @@ Haar face crop, clips, POS, windows) and, given `--checkpoint`, with a trained P
 plus the frozen PhysNet, the describer, the stats cue and the model). Model loading is timed
 apart from the video.
 
-    python bench/predict.py [--seconds 60] [--checkpoint physllm-demo/run/best]
+    python bench/predict.py [--seconds 60] [--checkpoint physllm-demo/run/<cache key>/best]
 """
 
 from __future__ import annotations
