@@ -146,11 +146,10 @@ def train_backbone(records: Sequence[VideoRecord], out: str | Path,
             f"({time.time() - started:.0f} s)")
         if epoch + 1 >= cfg.epochs and loss <= cfg.plateau_loss:
             break
-    else:
-        if loss > cfg.plateau_loss:
-            log(f"warning: after {epoch + 1} epochs the backbone's neg-Pearson loss is still {loss:.3f} "
-                f"(above {cfg.plateau_loss}): it has not learnt the pulse; train on more videos or "
-                "pass --backbone")
+    else:  # every epoch ran: the last one still on the plateau
+        log(f"warning: after {epoch + 1} epochs the backbone's neg-Pearson loss is still {loss:.3f} "
+            f"(above {cfg.plateau_loss}): it has not learnt the pulse; train on more videos or "
+            "pass --backbone")
     provenance = {"trained_by": "physllm.pipeline.backbone.train_backbone", "config": asdict(cfg),
                   "clips": int(len(frames)), "videos": [r.video_id for r in records]}
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -127,8 +127,8 @@ def evaluate_checkpoint(checkpoint: str | Path, shard_paths: Sequence[str | Path
 
     `protocol` defaults to the one the checkpoint was trained with, else the intra-dataset
     protocol of the shards' one dataset. `window_seconds` evaluates non-overlapping windows of
-    that length (rPPG-Toolbox's EVALUATION_WINDOW) instead of whole videos. With `out`: report.json, per_video.csv, metrics.csv,
-    bland_altman_<method>.png and waveforms/<video>.png.
+    that length (rPPG-Toolbox's EVALUATION_WINDOW) instead of whole videos. With `out`:
+    report.json, per_video.csv, metrics.csv, bland_altman_<method>.png and waveforms/<video>.png.
     """
     from physllm.model.checkpoint import load_trainable, read_config
 

@@ -39,7 +39,7 @@ from physllm.progress import console, progress_bar
 from physllm.shards.reader import ShardSet, open_shards
 from physllm.train.data import Batch, ClipStream, Splits, split_videos
 from physllm.train.inference import (TRAINING_FILE, autocast_for, evaluate_predictions, mae_of,
-                                     predict_videos, resolve_device)
+                                     predict_videos, read_training_info, resolve_device)
 from physllm.train.loss import pulse_loss
 
 CONFIG_FILE = "train_config.json"
@@ -392,8 +392,6 @@ class TrainRecipe:
     def _check_same_caches(self, last: Path) -> None:
         """A run resumes only on the caches it began on: other cues (another backbone, describer
         or dataset) would silently continue weights fitted to them."""
-        from physllm.train.inference import read_training_info
-
         began_on = sorted(c["key"] for c in read_training_info(last).get("caches", []))
         given = sorted(c.key for c in self.shard_set.caches)
         if began_on != given:
