@@ -7,7 +7,8 @@ rotation, talking, walking, noise, compression) for the comparison to mean somet
 prints the table by method and by scenario, for whole videos and for the toolbox's 10-s windows.
 Every stage is cached under --out.
 
-    python bench/accuracy.py --subjects 40 --epochs 12 --out /tmp/physllm-accuracy
+    python bench/accuracy.py --subjects 80 --epochs 12 --out /tmp/physllm-accuracy
+    python bench/accuracy.py ... --backbone ../shared/weights/rppg-toolbox/UBFC-rPPG_PhysNet_DiffNormalized.pth
 """
 
 from __future__ import annotations
@@ -21,16 +22,18 @@ from physllm.train.inference import evaluate_checkpoint
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--subjects", type=int, default=40, help="rendered subjects (test split: 20%%)")
+    parser.add_argument("--subjects", type=int, default=80, help="rendered subjects (test split: 20%%)")
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--epochs", type=int, default=12)
     parser.add_argument("--seed", type=int, default=1, help="another seed than the demo's")
     parser.add_argument("--out", type=Path, default=Path("physllm-accuracy"))
+    parser.add_argument("--backbone", type=Path, default=None,
+                        help="a PhysNet .pth (e.g. a released one); default: trained on the training subjects")
     args = parser.parse_args()
     result = run_demo(DemoConfig(out=args.out, subjects=args.subjects, seconds=args.seconds,
-                                 epochs=args.epochs, seed=args.seed))
+                                 epochs=args.epochs, seed=args.seed, backbone=args.backbone))
     print_summary(result.report, "whole videos")
-    # Whole-video MAE on 8 test videos moves only when a whole video changes side of the truth;
+    # Whole-video MAE on a few test videos moves only when a whole video changes side of the truth;
     # the toolbox's 10-s windows (EVALUATION_WINDOW) resolve smaller gains and losses.
     windows = evaluate_checkpoint(result.checkpoint, [result.cache], out=args.out / "eval_10s",
                                   window_seconds=10.0)

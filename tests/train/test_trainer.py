@@ -85,6 +85,8 @@ def test_outputs_config_metrics_and_checkpoints(two_epochs, tiny_cache):
     assert result.best_val_mae == min(h["val_mae"] for h in result.history)
     info = json.loads((result.best_checkpoint / "training.json").read_text())
     assert info["protocol"] == "synthetic-intra"
+    # the best epoch: the lowest val MAE, a tie going to the lowest val loss
+    assert info["epoch"] == min(result.history, key=lambda h: (h["val_mae"], h["val_loss"]))["epoch"]
     assert info["caches"][0]["key"] == tiny_cache.name
     assert info["train_config"]["lr"] == cfg.lr
     assert (result.last_checkpoint / "train_state.pt").is_file()
