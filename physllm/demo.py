@@ -104,6 +104,10 @@ def run_demo(cfg: DemoConfig = DemoConfig()) -> DemoResult:
     from physllm.train.inference import evaluate_checkpoint
 
     start = time.perf_counter()
+    if cfg.backbone is not None:  # before minutes of rendering, not after
+        from physllm.pipeline.job import check_backbone_file
+
+        check_backbone_file(cfg.backbone)
     _stage(1, "synthetic dataset")
     render_data(cfg)
     _stage(2, "backbone and cue cache (Ray)")

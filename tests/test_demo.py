@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from physllm.demo import DemoConfig, run_demo, training_config
+from physllm.errors import PhysllmError
 
 UBFC = (Path(__file__).resolve().parents[1] / ".." / "shared" / "weights" / "rppg-toolbox"
         / "UBFC-rPPG_PhysNet_DiffNormalized.pth")
@@ -43,3 +44,9 @@ def test_second_demo_run_recomputes_nothing(tiny_demo):
     assert (second.cache, second.checkpoint) == (first.cache, first.checkpoint)
     assert {path: path.stat().st_mtime_ns for path in outputs} == written
     assert second.report.select(hr_method="fft", group="all") == first.report.select(hr_method="fft", group="all")
+
+
+def test_a_missing_backbone_is_refused_before_any_work(tmp_path):
+    with pytest.raises(PhysllmError, match="backbone checkpoint not found"):
+        run_demo(DemoConfig(out=tmp_path / "demo", backbone=tmp_path / "missing.pth"))
+    assert not (tmp_path / "demo").exists()

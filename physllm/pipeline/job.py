@@ -100,11 +100,15 @@ def cue_settings(cfg: PrecomputeConfig, backbone: Path, describer_provenance: di
     }
 
 
+def check_backbone_file(path: str | Path) -> Path:
+    if not Path(path).is_file():
+        raise PhysllmError(f"{path}: backbone checkpoint not found (expected a PhysNet .pth)")
+    return Path(path)
+
+
 def resolve_backbone(cfg: PrecomputeConfig) -> Path:
     if cfg.backbone is not None:
-        if not Path(cfg.backbone).is_file():
-            raise PhysllmError(f"{cfg.backbone}: backbone checkpoint not found (expected a PhysNet .pth)")
-        return Path(cfg.backbone)
+        return check_backbone_file(cfg.backbone)
     from physllm.pipeline.backbone import default_backbone
 
     return default_backbone(cfg.cache_root, cfg.dataset, cfg.root)
