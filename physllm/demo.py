@@ -18,6 +18,7 @@ from physllm.progress import console
 
 if TYPE_CHECKING:
     from physllm.evaluation.report import EvaluationReport
+    from physllm.train.trainer import TrainConfig
 
 
 @dataclass(frozen=True)
@@ -69,7 +70,7 @@ def precompute(cfg: DemoConfig):
     return summary
 
 
-def training_config(cfg: DemoConfig, cache_path: Path, cache_key: str):
+def training_config(cfg: DemoConfig, cache_path: Path, cache_key: str) -> "TrainConfig":
     """The demo's training run: one per cue cache and training setting (the model's defaults
     included), so a run resumes only on the cues, model and schedule it began with."""
     from physllm.model.physllm import PhysLLMConfig
@@ -78,7 +79,9 @@ def training_config(cfg: DemoConfig, cache_path: Path, cache_key: str):
 
     train_cfg = TrainConfig(shards=[str(cache_path)], llm=cfg.llm, epochs=cfg.epochs,
                             batch_size=cfg.batch_size, lr=cfg.lr, seed=cfg.seed)
-    settings = {"model": PhysLLMConfig(llm=cfg.llm).to_dict(), "train": asdict(train_cfg)}
+    # the cache key names the cues; the shards' path string (relative or not) must not split runs
+    train_settings = {k: v for k, v in asdict(train_cfg).items() if k != "shards"}
+    settings = {"model": PhysLLMConfig(llm=cfg.llm).to_dict(), "train": train_settings}
     run_dir = cfg.out / "run" / f"{cache_key}-{settings_key(settings)[:8]}"
     return replace(train_cfg, out=str(run_dir), resume=(run_dir / LAST).is_dir())
 
