@@ -45,7 +45,10 @@ def read_config(directory: Path) -> PhysLLMConfig:
     if not path.is_file():
         raise CheckpointError(f"{directory} is not a PhysLLM checkpoint: expected {CONFIG_FILE} in it")
     try:
-        return PhysLLMConfig.from_dict(json.loads(path.read_text()))
+        config = json.loads(path.read_text())
+        # checkpoints saved before the head was a setting were all trained with the flatten head
+        config.setdefault("head", "flatten")
+        return PhysLLMConfig.from_dict(config)
     except (json.JSONDecodeError, PhysllmError) as err:
         raise CheckpointError(f"{path} is not a PhysLLM config: {err}") from err
 

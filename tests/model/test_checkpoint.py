@@ -5,6 +5,8 @@ import torch
 
 from physllm.errors import CheckpointError
 from physllm.model.checkpoint import load_trainable, save_trainable
+from physllm.model.physllm import build_physllm
+from tests.fixtures.tiny_models import tiny_physllm_config
 from tests.model.conftest import make_inputs, perturb_zero_inits
 
 
@@ -52,6 +54,22 @@ def test_a_lora_of_another_rank_is_refused(trained, tmp_path):
     (tmp_path / "config.json").write_text(json.dumps(cfg))
     with pytest.raises(CheckpointError, match="LoRA"):
         load_trainable(tmp_path)
+
+
+def test_a_checkpoint_from_before_the_head_setting_loads_with_the_flatten_head(llm_dir, tmp_path):
+    cfg = tiny_physllm_config(llm_dir)
+    cfg.head = "flatten"
+    torch.manual_seed(0)
+    old = build_physllm(cfg).eval()
+    perturb_zero_inits(old)
+    save_trainable(old, tmp_path)
+    saved = json.loads((tmp_path / "config.json").read_text())
+    del saved["head"]  # what such a checkpoint's config.json holds
+    (tmp_path / "config.json").write_text(json.dumps(saved))
+    loaded = load_trainable(tmp_path).eval()
+    assert loaded.cfg.head == "flatten"
+    inputs = make_inputs(old)
+    torch.testing.assert_close(loaded(*inputs), old(*inputs), rtol=0, atol=0)
 
 
 def test_unknown_config_keys_are_refused(trained, tmp_path):
