@@ -21,7 +21,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
 
 from physllm.data_catalog import scan
 from physllm.data_catalog.synthetic import SynthConfig, write_synthetic_dataset

@@ -36,7 +36,6 @@ from typing import Iterator, NamedTuple
 
 import numpy as np
 
-import physllm
 from physllm.data_catalog import canonical_name, get_dataset, scan
 from physllm.data_catalog.record import VideoRecord
 from physllm.errors import DatasetError, PhysllmError, VideoError

@@ -27,7 +27,7 @@ from physllm.evaluation.report import (EvaluationReport, VideoSignals, evaluate_
                                        print_table, signals_from_shards, write_report)
 from physllm.model.physllm import PhysLLM, PhysLLMConfig
 from physllm.model.dds import zscore
-from physllm.progress import console, progress_bar
+from physllm.progress import progress_bar
 from physllm.shards.reader import ShardSet, open_shards
 from physllm.train.data import ClipStream, split_videos
 from physllm.train.loss import EPS

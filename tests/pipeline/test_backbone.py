@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from physllm.errors import PhysllmError
-from physllm.model.physnet import PhysNet, diff_normalize_frames, feature_shapes, load_physnet
+from physllm.model.physnet import diff_normalize_frames, feature_shapes, load_physnet
 from physllm.pipeline.backbone import (BackboneRunner, BackboneTrainConfig, default_backbone,
                                        neg_pearson_loss, train_backbone)
 from physllm.data_catalog import scan
