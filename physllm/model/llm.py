@@ -13,6 +13,7 @@ from pathlib import Path
 import torch
 from torch import nn
 from transformers import AutoConfig, AutoModel, AutoTokenizer, PreTrainedTokenizerBase
+from transformers.utils import logging as hf_logging
 
 from physllm.errors import PhysllmError
 
@@ -68,11 +69,12 @@ def load_llm(name_or_path: str, dtype: torch.dtype | str | None = None) -> tuple
     """The base model (eval mode, weights as stored) and its tokenizer; dtype None = the checkpoint's."""
     source = resolve_llm(name_or_path)
     # A causal LM's checkpoint loads into its base model with lm_head left over: expected, so the
-    # load report (and transformers' other loading chatter) is silenced and only weights the
-    # base model lacks count as an error.
+    # load report (and transformers' other loading chatter, its per-load weight progress bar
+    # among it) is silenced and only weights the base model lacks count as an error.
     report = logging.getLogger("transformers")
-    level = report.level
+    level, bars = report.level, hf_logging.is_progress_bar_enabled()
     report.setLevel(logging.ERROR)
+    hf_logging.disable_progress_bar()
     try:
         config = without_dropout(AutoConfig.from_pretrained(source))
         model, info = AutoModel.from_pretrained(source, config=config, dtype=dtype or "auto",
@@ -86,6 +88,8 @@ def load_llm(name_or_path: str, dtype: torch.dtype | str | None = None) -> tuple
         ) from err
     finally:
         report.setLevel(level)
+        if bars:
+            hf_logging.enable_progress_bar()
     if info["missing_keys"]:
         missing = sorted(info["missing_keys"])
         raise PhysllmError(f"{source} lacks {len(missing)} weights of its own architecture, e.g. {missing[:3]}")

@@ -40,3 +40,17 @@ def test_unknown_architecture_asks_for_targets(tiny_bert_dir):
     model.config.model_type = "mystery"
     with pytest.raises(PhysllmError, match="lora_targets"):
         default_lora_targets(model)
+
+
+@pytest.mark.filterwarnings("ignore:Cannot enable progress bars")  # tests/conftest.py turns hub bars off
+def test_loading_prints_no_progress_bar_and_leaves_the_setting(tiny_bert_dir, capfd):
+    from transformers.utils import logging as hf_logging
+
+    before = hf_logging.is_progress_bar_enabled()
+    hf_logging.enable_progress_bar()  # the user's own transformers setting: bars on
+    try:
+        load_llm(str(tiny_bert_dir))
+        assert "Loading weights" not in capfd.readouterr().err  # a bar on every model build was noise
+        assert hf_logging.is_progress_bar_enabled()  # and the setting is theirs again
+    finally:
+        (hf_logging.enable_progress_bar if before else hf_logging.disable_progress_bar)()
