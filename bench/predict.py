@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import os
 import tempfile
+from functools import partial
 from pathlib import Path
 
 os.environ.setdefault("PHYSLLM_QUIET", "1")
@@ -37,7 +38,7 @@ def main() -> None:
         print(f"one {args.seconds:.0f} s video, 320x240, {os.cpu_count()} CPUs")
         for name, make in estimators:
             estimator, load_s = timed(make)
-            pred, run_s = timed(lambda: predict_video(video, estimator))
+            pred, run_s = timed(partial(predict_video, video, estimator))
             hr = "no reliable HR" if pred.hr_bpm is None else f"HR {pred.hr_bpm:.1f} bpm"
             print(f"{name:8s} {pred.duration_s / run_s:6.1f} s of video per second "
                   f"({pred.duration_s:.0f} s in {run_s:.1f} s; loading {load_s:.1f} s); {hr}")
