@@ -1,8 +1,9 @@
 """A trained PhysLLM over the clips of a split: batched, no grad, joined per video, evaluated.
 
 `predict_videos` is what validation and evaluation share: the model's output per clip, the
-clips joined in frame order (rPPG-Toolbox joins chunk outputs per video before its HR
-post-processing), plus the mean loss where the caller wants it. `evaluate_checkpoint` hands
+clips joined in frame order as the model gives them (rPPG-Toolbox concatenates its chunk outputs
+per video before its HR post-processing, and `physllm predict` does the same), plus the mean
+loss where the caller wants it. `evaluate_checkpoint` hands
 the joined waveforms to `physllm.evaluation.report`, beside the frozen PhysNet alone and the
 classic baselines on the same videos (../shared/DESIGN.md, "Evaluation").
 """
@@ -43,7 +44,13 @@ def autocast_for(device: torch.device):
 
 @dataclass
 class Predictions:
-    """Per video: the clips' first frames and z-scored outputs, and the mean loss over clips."""
+    """Per video: the clips' first frames and outputs, and the mean loss over clips.
+
+    The outputs are kept in the scale the model returns them in, its input's (the instance
+    norm undone, Time-LLM's `Normalize`), as PhysNet's chunks are kept in theirs: a clip where
+    the backbone's pulse is strong weighs as much in PhysLLM's joined wave as in PhysNet's.
+    Z-scoring each clip instead would let a weak, noisy clip count as much as a clean one.
+    """
 
     first_frames: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
     waves: dict[str, list[np.ndarray]] = field(default_factory=lambda: defaultdict(list))
@@ -71,8 +78,9 @@ def predict_videos(model: PhysLLM, stream: ClipStream, device: torch.device,
             batch = batch.to(device)
             with autocast_for(device):
                 pred = model(batch.wave, batch.features, batch.cue_tokens)  # (B, T)
-            pred = zscore(pred.float(), EPS)
-            out.loss_sum += F.mse_loss(pred, batch.target, reduction="none").mean(-1).sum().item()
+            pred = pred.float()
+            standardised = zscore(pred, EPS)  # the loss compares z-scores (train.loss)
+            out.loss_sum += F.mse_loss(standardised, batch.target, reduction="none").mean(-1).sum().item()
             out.clips += len(batch)
             for clip_id, wave in zip(batch.ids, pred.cpu().numpy()):
                 out.first_frames[clip_id.video_id].append(clip_id.first_frame)

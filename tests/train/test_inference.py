@@ -1,0 +1,31 @@
+"""Validation and evaluation's shared prediction pass (train/inference.py)."""
+
+import numpy as np
+import torch
+
+from physllm.evaluation.report import signals_from_shards
+from physllm.model.physllm import build_physllm
+from physllm.shards.reader import open_shards
+from physllm.train.data import ClipStream, split_videos
+from physllm.train.inference import predict_videos
+from physllm.train.trainer import TrainConfig, model_config_for
+
+
+def test_an_untrained_physllm_joins_to_exactly_physnets_wave(tiny_cache, tiny_bert_dir, tiny_model_overrides):
+    """The head starts at zero and the skip at PhysNet's wave, so before training PhysLLM's joined
+    output is the backbone's, clip scales included: evaluation joins outputs as PhysNet's chunks
+    are joined (the toolbox's way), not clip by clip z-scored."""
+    shard_set = open_shards([tiny_cache])
+    cfg = TrainConfig(shards=[str(tiny_cache)], llm=str(tiny_bert_dir), model=tiny_model_overrides)
+    torch.manual_seed(0)
+    model = build_physllm(model_config_for(cfg, shard_set))
+    videos = split_videos(shard_set, None).part("test")
+    stream = ClipStream(shard_set, videos, model.tokenize_cues, 4, shuffle=False)
+    predictions = predict_videos(model, stream, torch.device("cpu"))
+
+    joined = predictions.joined()
+    for video in signals_from_shards(shard_set, videos, baselines=()):
+        physnet = video.methods["physnet"]
+        assert np.std([physnet[i:i + 32].std() for i in range(0, len(physnet), 32)]) > 0.01  # scales differ
+        np.testing.assert_allclose(joined[video.video_id], physnet, rtol=1e-4, atol=1e-4)
+    assert np.isfinite(predictions.loss) and predictions.clips == 6 * len(videos)
