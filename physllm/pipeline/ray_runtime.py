@@ -12,10 +12,10 @@ def init_ray(address: str | None = None, num_cpus: int | None = None,
 
     A local instance caps its object store (Ray's default takes 30% of RAM; the job keeps a few
     parts of ~16 MB in flight) and turns off token auth and the workers' logs to the driver:
-    physllm shows its own progress and warnings.
+    physllm shows its own progress and warnings. RAY_BACKEND_LOG_LEVEL is left alone: Ray's
+    core announces any level it is given with a line on the terminal.
     """
     os.environ.setdefault("RAY_AUTH_MODE", "disabled")
-    os.environ.setdefault("RAY_BACKEND_LOG_LEVEL", "fatal")
     import ray
 
     if ray.is_initialized():
