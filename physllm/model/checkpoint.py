@@ -46,8 +46,10 @@ def read_config(directory: Path) -> PhysLLMConfig:
         raise CheckpointError(f"{directory} is not a PhysLLM checkpoint: expected {CONFIG_FILE} in it")
     try:
         config = json.loads(path.read_text())
-        # checkpoints saved before the head was a setting were all trained with the flatten head
+        # settings that came after a checkpoint was saved: it was trained the way the model was then
         config.setdefault("head", "flatten")
+        config.setdefault("bypass", False)
+        config.setdefault("va", {}).setdefault("base", "deepest")
         return PhysLLMConfig.from_dict(config)
     except (json.JSONDecodeError, PhysllmError) as err:
         raise CheckpointError(f"{path} is not a PhysLLM config: {err}") from err

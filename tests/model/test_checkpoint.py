@@ -41,7 +41,7 @@ def test_a_folder_without_a_checkpoint_is_refused(tmp_path):
 def test_a_config_that_does_not_fit_the_weights_is_refused(trained, tmp_path):
     save_trainable(trained, tmp_path)
     cfg = json.loads((tmp_path / "config.json").read_text())
-    cfg["head"] = "flatten"  # the same parameter names, other shapes
+    cfg["bypass"] = False  # the same parameter names, other shapes
     (tmp_path / "config.json").write_text(json.dumps(cfg))
     with pytest.raises(CheckpointError, match="other shapes"):
         load_trainable(tmp_path)
@@ -56,18 +56,19 @@ def test_a_lora_of_another_rank_is_refused(trained, tmp_path):
         load_trainable(tmp_path)
 
 
-def test_a_checkpoint_from_before_the_head_setting_loads_with_the_flatten_head(llm_dir, tmp_path):
+def test_a_checkpoint_from_before_the_head_bypass_and_va_base_settings_loads_as_it_was_trained(
+        llm_dir, tmp_path):
     cfg = tiny_physllm_config(llm_dir)
-    cfg.head = "flatten"
+    cfg.head, cfg.bypass, cfg.va.base = "flatten", False, "deepest"  # the model of those days
     torch.manual_seed(0)
     old = build_physllm(cfg).eval()
     perturb_zero_inits(old)
     save_trainable(old, tmp_path)
     saved = json.loads((tmp_path / "config.json").read_text())
-    del saved["head"]  # what such a checkpoint's config.json holds
+    del saved["head"], saved["bypass"], saved["va"]["base"]  # what such a checkpoint's config.json holds
     (tmp_path / "config.json").write_text(json.dumps(saved))
     loaded = load_trainable(tmp_path).eval()
-    assert loaded.cfg.head == "flatten"
+    assert (loaded.cfg.head, loaded.cfg.bypass, loaded.cfg.va.base) == ("flatten", False, "deepest")
     inputs = make_inputs(old)
     torch.testing.assert_close(loaded(*inputs), old(*inputs), rtol=0, atol=0)
 

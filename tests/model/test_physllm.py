@@ -69,13 +69,36 @@ def test_token_head_needs_tokens_covering_the_clip():
 
 def test_the_papers_flatten_head_is_an_option(llm_dir):
     cfg = tiny_physllm_config(llm_dir)
-    cfg.head = "flatten"
+    cfg.head, cfg.bypass = "flatten", False
     model = build_physllm(cfg).eval()
     assert isinstance(model.head, FlattenHead)
     wave, features, cues = make_inputs(model)
     torch.testing.assert_close(model(wave, features, cues), wave, atol=1e-4, rtol=1e-4)
     perturb_zero_inits(model)
     assert model(wave, features, cues).shape == wave.shape
+
+
+def test_the_flatten_head_with_the_bypass_is_refused(llm_dir):
+    cfg = tiny_physllm_config(llm_dir)
+    cfg.head = "flatten"  # bypass on by default
+    with pytest.raises(PhysllmError, match="bypass: false"):
+        build_physllm(cfg)
+
+
+@pytest.mark.parametrize("bypass", [True, False])
+def test_the_token_head_reads_the_llm_inputs_beside_its_states_with_the_bypass(llm_dir, bypass):
+    cfg = tiny_physllm_config(llm_dir)
+    cfg.bypass = bypass
+    torch.manual_seed(0)
+    model = build_physllm(cfg).eval()
+    seen = {}
+    model.tpg.register_forward_hook(lambda module, args, out: seen.update(llm_inputs=out))
+    model.head.register_forward_hook(lambda module, args, out: seen.update(states=args[0]))
+    model(*make_inputs(model))
+    d = model.word_embeddings.weight.shape[1]
+    assert seen["states"].shape == (2, 2 * cfg.num_tokens, 2 * d if bypass else d)
+    if bypass:  # the last d channels are the vision and signal tokens as the LLM received them
+        torch.testing.assert_close(seen["states"][..., d:], seen["llm_inputs"])
 
 
 def test_an_unknown_head_is_refused(llm_dir):

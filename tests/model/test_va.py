@@ -1,6 +1,7 @@
 import pytest
 import torch
 
+from physllm.errors import PhysllmError
 from physllm.model.va import VA, VAConfig
 
 WIDTH, TOKENS = 16, 8
@@ -22,9 +23,27 @@ def test_shape(va, features):
     assert va(features, TOKENS).shape == (2, TOKENS, WIDTH)
 
 
-def test_starts_as_the_deepest_map(va, features):
-    deepest = va.tokens(features, TOKENS)[-1]
-    torch.testing.assert_close(va(features, TOKENS), deepest)
+def test_starts_as_the_mean_of_every_scale_position_by_position(va, features):
+    scales = va.tokens(features, TOKENS)
+    torch.testing.assert_close(va(features, TOKENS), sum(scales) / len(scales))
+    changed = [f.clone() for f in features]
+    changed[0][..., 8:12] += 1.0  # the shallowest map's frames 8–11 → token 2 (of 8 over 32 frames)
+    moved = (va(changed, TOKENS) - va(features, TOKENS)).abs().amax(-1) > 1e-6  # (B, N)
+    assert moved[:, 2].all() and moved.sum() == 2  # that token only, in both clips
+
+
+def test_the_papers_base_starts_as_the_deepest_map(features):
+    torch.manual_seed(0)
+    va = VA(VAConfig(num_heads=4, dropout=0.0, base="deepest"), in_channels=64, num_scales=4, width=WIDTH)
+    torch.testing.assert_close(va(features, TOKENS), va.tokens(features, TOKENS)[-1])
+    changed = [f.clone() for f in features]
+    changed[0] += 1.0  # a shallow scale cannot reach it before the gammas move
+    torch.testing.assert_close(va(changed, TOKENS), va(features, TOKENS))
+
+
+def test_an_unknown_base_is_refused():
+    with pytest.raises(PhysllmError, match="unknown VA base 'first'"):
+        VA(VAConfig(base="first"), in_channels=64, num_scales=4, width=WIDTH)
 
 
 def test_deepest_map_tokens_are_its_pooled_mlp(va, features):

@@ -90,7 +90,7 @@ def test_checkpoint_of_other_clip_length(trained, tmp_path):
 
 def test_resume_with_a_model_config_the_checkpoint_does_not_fit(trained, tiny_cache, tiny_bert_dir,
                                                                 tiny_model_overrides):
-    other = config_file(trained / "other.yaml", tiny_bert_dir, {**tiny_model_overrides, "head": "flatten"})
+    other = config_file(trained / "other.yaml", tiny_bert_dir, {**tiny_model_overrides, "bypass": False})
     fails_with(run("train", "--shards", tiny_cache, "--config", other, "--out", trained / "run",
                    "--resume"), "other shapes than the config builds")
 
