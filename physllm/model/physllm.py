@@ -106,9 +106,10 @@ class ResidualHead(nn.Module):
     """A learned correction added to the instance-normalised backbone wave: (states, skip) → (B, T).
 
     `states` are the LLM's last hidden states at the vision and signal tokens, (B, 2N, d) in that
-    order, or (B, 2N, 2d) with each token's LLM input beside them (`bypass`). The residual path is ours, not the paper's: the head learns a correction to the frozen
-    PhysNet's waveform, so training starts from PhysNet's answer instead of from noise (the
-    linear layer starts at zero, as LoRA's B does). Without it a short CPU run on a few hundred
+    order, or (B, 2N, 2d) with each token's LLM input beside them (`bypass`). The residual path
+    is ours, not the paper's: the head learns a correction to the frozen PhysNet's waveform, so
+    training starts from PhysNet's answer instead of from noise (the linear layer starts at
+    zero, as LoRA's B does). Without it a short CPU run on a few hundred
     clips never reached PhysNet's own accuracy (see the README's results).
     """
 

@@ -6,7 +6,7 @@ lifted by its own MLP to the LLM width d. The deepest map F_M queries the others
 
     F_self   = SelfAttn(F_M)
     F_cross  = CrossAttn(query=F_M, key=value=[F_1; …; F_{M−1}])
-    F_visual = F_M + γ2 ⊙ (F_cross + γ1 ⊙ F_self)
+    F_visual = F_base + γ2 ⊙ (F_cross + γ1 ⊙ F_self),   F_base = mean_m F_m (ours) or F_M (paper)
 
 γ1, γ2 are per-channel and start at zero (authors' code), so VA begins as its residual base
 and learns how much multi-scale context to let in.

@@ -3,9 +3,9 @@
 `predict_videos` is what validation and evaluation share: the model's output per clip, the
 clips joined in frame order as the model gives them (rPPG-Toolbox concatenates its chunk outputs
 per video before its HR post-processing, and `physllm predict` does the same), plus the mean
-loss where the caller wants it. `evaluate_checkpoint` hands
-the joined waveforms to `physllm.evaluation.report`, beside the frozen PhysNet alone and the
-classic baselines on the same videos (../shared/DESIGN.md, "Evaluation").
+loss where the caller wants it. `evaluate_checkpoint` hands the joined waveforms to
+`physllm.evaluation.report`, beside the frozen PhysNet alone and the classic baselines on the
+same videos (../shared/DESIGN.md, "Evaluation").
 """
 
 from __future__ import annotations
