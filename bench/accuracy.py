@@ -9,6 +9,9 @@ Every stage is cached under --out.
 
     python bench/accuracy.py --subjects 80 --epochs 12 --out /tmp/physllm-accuracy
     python bench/accuracy.py ... --backbone ../shared/weights/rppg-toolbox/UBFC-rPPG_PhysNet_DiffNormalized.pth
+
+The default backbone is trained on the training subjects (self-contained, like the demo); a
+released checkpoint (`--backbone`) is the setting PhysLLM is built for. The README has both.
 """
 
 from __future__ import annotations
