@@ -21,7 +21,6 @@ import tempfile
 import time
 from pathlib import Path
 
-
 from physllm.data_catalog import scan
 from physllm.data_catalog.synthetic import SynthConfig, write_synthetic_dataset
 from physllm.pipeline.backbone import BackboneRunner

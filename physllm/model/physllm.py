@@ -109,8 +109,8 @@ class ResidualHead(nn.Module):
     order, or (B, 2N, 2d) with each token's LLM input beside them (`bypass`). The residual path
     is ours, not the paper's: the head learns a correction to the frozen PhysNet's waveform, so
     training starts from PhysNet's answer instead of from noise (the linear layer starts at
-    zero, as LoRA's B does). Without it a short CPU run on a few hundred
-    clips never reached PhysNet's own accuracy (see the README's results).
+    zero, as LoRA's B does). Without it a short CPU run on a few hundred clips never reached
+    PhysNet's own accuracy (see the README's results).
     """
 
     def __init__(self, linear: nn.Linear, dropout: float):
@@ -125,7 +125,7 @@ class ResidualHead(nn.Module):
         raise NotImplementedError
 
     def forward(self, states: torch.Tensor, skip: torch.Tensor) -> torch.Tensor:
-        vision, signal = states.chunk(2, dim=1)  # (B, N, d) each
+        vision, signal = states.chunk(2, dim=1)  # (B, N, d), or (B, N, 2d) with the bypass, each
         return self.correction(vision, signal) + self.skip_gain * skip  # (B, T)
 
 
