@@ -22,7 +22,7 @@ import torch
 from physllm.data_catalog.synthetic import SynthConfig, scan, write_synthetic_dataset
 from physllm.errors import VideoError
 from physllm.model.physnet import diff_normalize_frames, load_physnet
-from physllm.pipeline.clips import ClipConfig, iter_clips
+from physllm.pipeline.clips import ClipConfig, record_clips
 from physllm.pulse import hr_fft, to_pulse
 
 WEIGHTS = Path(__file__).resolve().parents[1] / ".." / "shared" / "weights" / "rppg-toolbox"
@@ -36,7 +36,7 @@ def load_videos(root: Path) -> list[dict]:
         if record.metadata.get("difficulty") != "easy":
             continue
         try:
-            clips = list(iter_clips(record.frames(), record.ppg(), ClipConfig(), record.video_id))
+            clips = list(record_clips(record, ClipConfig()))
         except VideoError as error:  # counted, not hidden: the table covers the others
             print(f"skipped: {error}")
             continue

@@ -32,6 +32,7 @@ from physllm.data_catalog.synthetic import SynthConfig, write_synthetic_dataset 
 from physllm.model.physnet import PhysNet  # noqa: E402
 from physllm.pipeline.backbone import BackboneRunner  # noqa: E402
 from physllm.pipeline.clips import ClipConfig, iter_clips  # noqa: E402
+from physllm.pipeline.resample import with_times  # noqa: E402
 from physllm.pipeline.job import PrecomputeConfig, run_precompute  # noqa: E402
 
 
@@ -57,7 +58,7 @@ def main() -> None:
 
     frames, t = timed(lambda: sum(1 for r in records for _ in r.frames()))
     print(f"bare decode                 {frames / t:8.1f} frames/s")
-    clips, t = timed(lambda: [c.frames for r in records for c in iter_clips(r.frames(), None, ClipConfig())])
+    clips, t = timed(lambda: [c.frames for r in records for c in iter_clips(with_times(r.frames(), r.fps), None, ClipConfig())])
     clip_frames = len(clips) * ClipConfig().clip_frames
     print(f"decode + face crop + clips  {clip_frames / t:8.1f} frames/s")
     decode_floor = clip_frames / t

@@ -24,7 +24,7 @@ from pathlib import Path
 from physllm.data_catalog import scan
 from physllm.data_catalog.synthetic import SynthConfig, write_synthetic_dataset
 from physllm.pipeline.backbone import BackboneRunner
-from physllm.pipeline.clips import ClipConfig, iter_clips
+from physllm.pipeline.clips import ClipConfig, record_clips
 from physllm.pipeline.describers import make_describer
 from physllm.pipeline.job import cue_rows, identity_columns
 from physllm.shards.cache import open_cache
@@ -40,7 +40,7 @@ def uncached_clips(records, runner, describer, clip_cfg) -> "itertools.cycle":
     """Endless training clips computed from the videos on demand, as a loop without a cache must."""
     def one_pass():
         for record in records:
-            for clip in iter_clips(record.frames(), record.ppg(), clip_cfg, record.video_id):
+            for clip in record_clips(record, clip_cfg):
                 row = cue_rows([clip], runner, describer, record.fps)[0]
                 yield Clip(ClipId(record.video_id, clip.clip_index, clip.first_frame), record.fps,
                            row["backbone_wave"], [row[f"feat_s{s}"] for s in range(1, 5)],
@@ -56,7 +56,7 @@ def precompute(records, runner, describer, clip_cfg, root: Path) -> Path:
     meta = {"config": {"bench": True}, "provenance": {"backbone": str(BACKBONE)},
             "dataset_description": DATASET_DESCRIPTION}
     for record in records:
-        clips = list(iter_clips(record.frames(), record.ppg(), clip_cfg, record.video_id))
+        clips = list(record_clips(record, clip_cfg))
         rows = [identity_columns(record) | row for row in cue_rows(clips, runner, describer, record.fps)]
         write_video_shard(cache, record.video_id, rows, meta)
     return cache.path

@@ -146,16 +146,18 @@ def precompute(
         None, min=1, help="Actors each holding PhysNet and the describer (default: 3/4 of the CPUs, or 1 per GPU)."),
     num_gpus_per_worker: float = typer.Option(0.0, min=0.0, help="GPUs per actor (0: CPU only)."),
     address: Optional[str] = typer.Option(None, envvar="RAY_ADDRESS", help="Ray cluster address; default: local."),
+    roi: str = typer.Option("auto", help="Region of interest: auto, face, skin or none (the whole frame is skin, e.g. pre-cropped videos)."),
 ) -> None:
     """Decode, crop and clip every video, run the frozen PhysNet, the describer and the stats cues,
     and write one Parquet shard per video into a content-addressed cache. Resumes where it stopped;
     a second identical run computes nothing."""
+    from physllm.pipeline.clips import ClipConfig
     from physllm.pipeline.job import PrecomputeConfig, run_precompute
 
     summary = run_precompute(PrecomputeConfig(
         dataset=dataset, root=root, cache_root=cache_root, backbone=backbone, describer=describer,
         describer_model=describer_model, batch_size=batch_size, num_backbone_workers=num_backbone_workers,
-        num_gpus_per_worker=num_gpus_per_worker, address=address))
+        num_gpus_per_worker=num_gpus_per_worker, address=address, clips=ClipConfig(roi=roi)))
     startup = f" ({summary.startup_seconds:.1f} s of it starting Ray and the workers)" if summary.computed_videos else ""
     typer.echo(f"cache {summary.path}: {summary.videos_done} videos done ({summary.clips} clips), "
                f"{summary.videos_failed} failed; computed {summary.computed_videos} videos in "
@@ -213,7 +215,8 @@ def predict(
     out: Path = typer.Option(Path("physllm-predict"), help="Folder for the JSON, CSV and PNG outputs."),
     window: float = typer.Option(10.0, help="Sliding-window length in seconds."),
     step: float = typer.Option(1.0, help="Sliding-window step in seconds."),
-    min_snr: float = typer.Option(0.0, help="Windows whose spectral-peak SNR (dB) is below this are flagged."),
+    min_confidence: float = typer.Option(0.5, min=0.0, max=1.0, help="Windows (and videos) whose confidence is below this are flagged unreliable."),
+    roi: Optional[str] = typer.Option(None, help="Region of interest: auto, face, skin or none (the whole frame is skin); default: the checkpoint's, else auto."),
     fps: Optional[float] = typer.Option(None, help="Frame rate, for a frame folder (or to override a file's header)."),
     backbone: Optional[Path] = typer.Option(None, help="PhysNet checkpoint, if not where training recorded it."),
     webcam_seconds: float = typer.Option(30.0, help="Seconds to record from a webcam."),
@@ -222,8 +225,8 @@ def predict(
     """Heart rate from your own video(s): whole-video HR and a sliding-window track with confidence."""
     from physllm.predict import PredictConfig, make_estimator, print_batch, run_predict
 
-    estimator = make_estimator(checkpoint, baseline, backbone, device)
-    cfg = PredictConfig(window_s=window, step_s=step, min_snr_db=min_snr)
+    estimator = make_estimator(checkpoint, baseline, backbone, device, roi)
+    cfg = PredictConfig(window_s=window, step_s=step, min_confidence=min_confidence)
     result = run_predict(videos, estimator, out, cfg, webcam_seconds=webcam_seconds, fps=fps)
     print_batch(result)
     if result.failures:
@@ -273,13 +276,14 @@ def evaluate(
     out: Path = typer.Option(Path("physllm-eval"), help="Folder for report.json, CSVs, Bland-Altman and waveform PNGs."),
     device: str = typer.Option("auto", help="auto, cpu or cuda."),
     window_seconds: Optional[float] = typer.Option(None, min=1.0, help="HR per non-overlapping window of this length (rPPG-Toolbox's EVALUATION_WINDOW) instead of per whole video."),
+    toolbox: bool = typer.Option(False, help="rPPG-Toolbox's reading, for numbers comparable with papers: each video's overlapping last clip dropped, HR in power-of-two FFT bins."),
 ) -> None:
     """Evaluate a checkpoint on a split as rPPG-Toolbox does: per-video HR, MAE/RMSE/MAPE/r/SNR."""
     from physllm.train.inference import evaluate_checkpoint
 
     names = [b.strip() for b in baselines.split(",") if b.strip()]
     evaluate_checkpoint(checkpoint, shards, protocol, names, out, split=split, device=device,
-                        window_seconds=window_seconds)
+                        window_seconds=window_seconds, toolbox=toolbox)
     typer.echo(f"wrote the evaluation to {out}")
 
 

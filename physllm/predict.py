@@ -1,15 +1,23 @@
-"""Heart rate from a person's own, unlabelled video: `physllm predict` (issue #6).
+"""Heart rate from a person's own, unlabelled video: `physllm predict`.
 
-The video goes through the same code as `precompute` (`pipeline.clips.iter_clips`: Haar face
-crop, 128-frame clips) and then either a trained PhysLLM (frozen PhysNet + describer + stats
-cues + the checkpoint, `PhysLLMEstimator`) or a classic method on the crops' mean RGB
-(`BaselineEstimator`: GREEN, CHROM, POS). The clip waveforms are joined, turned into a pulse
-as the field does (`pulse.to_pulse`), and read two ways:
+The video goes through the same front end as `precompute` (`pipeline.clips.iter_clips`: resampled
+to the clips' frame rate on the container's time stamps, the region of interest tracked, clips of
+T frames with the last one ending on the last frame) and then either a trained PhysLLM (frozen
+PhysNet + describer + stats cues + the checkpoint, `PhysLLMEstimator`) or a classic method on
+the skin's mean RGB (`BaselineEstimator`: GREEN, CHROM, POS). The clip waveforms are joined
+(`evaluation.report.join_clips`, as `evaluate` joins them), turned into a pulse as the field does
+(`pulse.to_pulse`), and read two ways:
 
-- the whole video: HR at the periodogram peak;
-- sliding windows (10 s, step 1 s by default): HR, SNR of the spectral peak (de Haan 2013, as
-  `pulse.snr_db`) and a confidence in [0, 1]; windows with too little face, or an SNR under
-  the threshold, are flagged and get no number.
+- the whole video: HR at the zero-padded periodogram's interpolated peak (`pulse.hr_fft`) and
+  from inter-beat intervals (`pulse.hr_peaks`);
+- sliding windows (10 s, step 1 s by default; one window as long as the video when it is
+  shorter): the same two HRs, the SNR of the spectral peak (de Haan 2013, `pulse.snr_db`) as the
+  signal-quality index, and a confidence in [0, 1].
+
+Every video with a face or skin gets a number. Each number carries its confidence and a flag:
+`reliable` is false, and the terminal says why, for too little face or a confidence under
+`min_confidence`, a threshold read off a reliability table of rendered videos
+(bench/reliability.py, README).
 
 Memory holds one batch of clips at a time plus one float per frame, whatever the length.
 """
@@ -19,26 +27,30 @@ from __future__ import annotations
 import csv
 import json
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Iterable, Iterator, Protocol, Sequence
 
 import numpy as np
 
 from physllm import pulse
-from physllm.data_catalog.video_io import open_video, probe_video
+from physllm.data_catalog.video_io import open_video_timed, probe_video
 from physllm.errors import PhysllmError, VideoError
 from physllm.evaluation.baselines import BASELINES
+from physllm.evaluation.report import join_clips
 from physllm.pipeline.clips import Clip, ClipConfig, iter_clips
 
 
 @dataclass(frozen=True)
 class PredictConfig:
-    window_s: float = 10.0  # issue #6: HR over a sliding 10 s window…
+    window_s: float = 10.0  # rPPG-Toolbox's EVALUATION_WINDOW and the common HR-track window…
     step_s: float = 1.0  # …every second
-    min_snr_db: float = 0.0  # a peak with less power than the rest of the band is not a pulse
-    min_face_fraction: float = 0.5  # a window needs a face in at least half of its detections
-    confidence_scale_db: float = 3.0  # SNR → confidence: a logistic centred on `min_snr_db`
+    # SNR → confidence: a logistic centred on `snr_centre_db` with scale `confidence_scale_db`,
+    # and `min_confidence` the reliable threshold, read off bench/reliability.py's table.
+    snr_centre_db: float = 0.0
+    confidence_scale_db: float = 3.0
+    min_confidence: float = 0.5
+    min_face_fraction: float = 0.5  # a window needs the region in at least half of its detections
     batch_clips: int = 8  # clips per model batch (the authors' batch size)
 
 
@@ -46,22 +58,31 @@ class PredictConfig:
 class WindowEstimate:
     start_s: float
     end_s: float
-    hr_bpm: float | None  # None when the window is flagged
-    snr_db: float
+    hr_bpm: float  # FFT peak, always given; trust it by `reliable`
+    hr_peaks_bpm: float  # 60 / mean inter-beat interval (nan with fewer than two beats)
+    snr_db: float  # signal-quality index: power at the peak and its harmonic vs the rest of the band
     confidence: float  # in [0, 1]; 0 for a window without a face
     face_fraction: float
-    flag: str  # "ok" | "no_face" | "low_snr"
+    reliable: bool
+    flag: str  # "ok" | "no_face" | "low_confidence"
 
 
 @dataclass
 class Prediction:
     source: str
     method: str
-    fps: float
-    hr_bpm: float | None  # whole video; None when no window is reliable
+    fps: float  # the rate the pulse is sampled at (the clips')
+    source_fps: float  # the video's own (nominal) rate
+    roi: str  # the region read: "face", "skin" or "none"
+    video: WindowEstimate  # the whole video as one window
     windows: list[WindowEstimate]
     pulse: np.ndarray  # (N,) the band-passed pulse, one value per frame used
     face: np.ndarray  # (N,) share of face detections of each frame's clip
+    notes: list[str]  # what the terminal should say about how the video was read
+
+    @property
+    def hr_bpm(self) -> float:
+        return self.video.hr_bpm
 
     @property
     def duration_s(self) -> float:
@@ -84,15 +105,15 @@ class Estimator(Protocol):
 
 
 class BaselineEstimator:
-    """A classic method (GREEN, CHROM, POS) on the mean RGB of the face crops."""
+    """A classic method (GREEN, CHROM, POS) on the mean RGB of the skin in each frame."""
 
     is_diff = False
-    clip_config = ClipConfig()
 
-    def __init__(self, name: str):
+    def __init__(self, name: str, clip_config: ClipConfig = ClipConfig()):
         if name not in BASELINES:
             raise PhysllmError(f"unknown baseline {name!r}; expected one of {', '.join(BASELINES)}")
         self.name = name
+        self.clip_config = clip_config
 
     def clip_signals(self, clips: list[Clip], fps: float) -> list[np.ndarray]:
         return [clip.rgb_mean for clip in clips]  # (T, 3) each
@@ -103,6 +124,28 @@ class BaselineEstimator:
         rgb = joined.astype(np.float64)
         rgb[face == 0] = rgb[face > 0].mean(axis=0)
         return BASELINES[self.name](rgb, fps)
+
+
+class PhysNetEstimator:
+    """A frozen PhysNet alone (e.g. one of rPPG-Toolbox's released checkpoints) on the 1.5x face
+    crops: the backbone PhysLLM corrects, to compare against on the same video."""
+
+    name = "physnet"
+    is_diff = True
+
+    def __init__(self, backbone: Path, device: str = "auto", clip_config: ClipConfig = ClipConfig()):
+        from physllm.pipeline.backbone import BackboneRunner
+
+        if not Path(backbone).is_file():
+            raise PhysllmError(f"{backbone}: backbone checkpoint not found (expected a PhysNet .pth)")
+        self.runner = BackboneRunner(backbone, device=None if device == "auto" else device)
+        self.clip_config = clip_config
+
+    def clip_signals(self, clips: list[Clip], fps: float) -> list[np.ndarray]:
+        return list(self.runner.run(np.stack([c.frames for c in clips])).wave)
+
+    def video_wave(self, joined: np.ndarray, face: np.ndarray, fps: float) -> np.ndarray:
+        return joined
 
 
 class PhysLLMEstimator:
@@ -182,66 +225,84 @@ def find_backbone(cache: dict, override: Path | None) -> Path:
 
 
 def clip_config_of(settings: dict) -> ClipConfig:
+    """The clip settings a cache was made with. Caches from before the front end resampled and
+    tracked (no `fps`, `roi`, `detector`) were read at the source rate with the Haar cascade."""
     from physllm.pipeline.face import FaceConfig
 
     pre = settings["preprocessing"]
-    return ClipConfig(clip_frames=pre["clip_frames"], size=pre["size"], face=FaceConfig(**pre["face"]))
+    face = {"detector": "haar"} | pre["face"]
+    return ClipConfig(clip_frames=pre["clip_frames"], size=pre["size"], fps=pre.get("fps"),
+                      roi=pre.get("roi", "face"), face=FaceConfig(**face))
 
 
 def make_estimator(checkpoint: Path | None, baseline: str | None, backbone: Path | None = None,
-                   device: str = "auto") -> Estimator:
-    if (checkpoint is None) == (baseline is None):
-        raise PhysllmError("give exactly one of --checkpoint (a trained PhysLLM) or --baseline pos|chrom|green")
-    if baseline is not None:
-        return BaselineEstimator(baseline.lower())
-    return PhysLLMEstimator(checkpoint, backbone, device)
+                   device: str = "auto", roi: str | None = None) -> Estimator:
+    """A trained PhysLLM, a classic method, or (a backbone alone) the frozen PhysNet;
+    `roi` overrides the region of interest (pipeline.roi)."""
+    if checkpoint is None and baseline is None and backbone is not None:
+        estimator = PhysNetEstimator(backbone, device)
+    elif (checkpoint is None) == (baseline is None):
+        raise PhysllmError("give exactly one of --checkpoint (a trained PhysLLM), --baseline pos|chrom|green, "
+                           "or --backbone alone (the frozen PhysNet)")
+    else:
+        estimator = (BaselineEstimator(baseline.lower()) if baseline is not None
+                     else PhysLLMEstimator(checkpoint, backbone, device))
+    if roi is not None:
+        estimator.clip_config = replace(estimator.clip_config, roi=roi)
+    return estimator
 
 
 # ---------------------------------------------------------------- windows
 
 
-def window_starts(num_frames: int, fps: float, window_s: float, step_s: float) -> np.ndarray:
-    """First frame of every full window."""
+def window_spans(num_frames: int, fps: float, window_s: float, step_s: float) -> list[tuple[int, int]]:
+    """(start, stop) frames of every window, the last one flush with the video's end; one window
+    of the whole video when it is shorter than `window_s`."""
     window, step = int(round(window_s * fps)), max(1, int(round(step_s * fps)))
-    return np.arange(0, num_frames - window + 1, step)
+    if num_frames <= window:
+        return [(0, num_frames)]
+    starts = list(range(0, num_frames - window + 1, step))
+    if starts[-1] + window < num_frames:
+        starts.append(num_frames - window)
+    return [(s, s + window) for s in starts]
 
 
 def confidence_of(snr_db: float, face_fraction: float, cfg: PredictConfig) -> float:
     if face_fraction < cfg.min_face_fraction or not math.isfinite(snr_db):
         return 0.0
-    return float(1.0 / (1.0 + math.exp(-(snr_db - cfg.min_snr_db) / cfg.confidence_scale_db)))
+    return float(1.0 / (1.0 + math.exp(-(snr_db - cfg.snr_centre_db) / cfg.confidence_scale_db)))
 
 
-def estimate_window(pulse_wave: np.ndarray, face: np.ndarray, fps: float, start: int,
+def estimate_window(pulse_wave: np.ndarray, face: np.ndarray, fps: float, start: int, stop: int,
                     cfg: PredictConfig) -> WindowEstimate:
-    """HR, SNR of the spectral peak, confidence and flag of one window of the pulse."""
-    stop = start + int(round(cfg.window_s * fps))
+    """HRs, SNR of the spectral peak, confidence and flag of one stretch of the pulse."""
     segment = pulse_wave[start:stop]
     face_fraction = float(face[start:stop].mean())
     hr = pulse.hr_fft(segment, fps)
     snr = pulse.snr_db(segment, fps, hr)
+    confidence = confidence_of(snr, face_fraction, cfg)
     if face_fraction < cfg.min_face_fraction:
         flag = "no_face"
-    elif not snr >= cfg.min_snr_db:
-        flag = "low_snr"
+    elif confidence < cfg.min_confidence:
+        flag = "low_confidence"
     else:
         flag = "ok"
-    return WindowEstimate(start / fps, stop / fps, hr if flag == "ok" else None, snr,
-                          confidence_of(snr, face_fraction, cfg), face_fraction, flag)
+    return WindowEstimate(start / fps, stop / fps, hr, pulse.hr_peaks(segment, fps), snr, confidence,
+                          face_fraction, flag == "ok", flag)
 
 
 def estimate_windows(pulse_wave: np.ndarray, face: np.ndarray, fps: float,
                      cfg: PredictConfig) -> list[WindowEstimate]:
-    starts = window_starts(len(pulse_wave), fps, cfg.window_s, cfg.step_s)
-    return [estimate_window(pulse_wave, face, fps, int(s), cfg) for s in starts]
+    spans = window_spans(len(pulse_wave), fps, cfg.window_s, cfg.step_s)
+    return [estimate_window(pulse_wave, face, fps, start, stop, cfg) for start, stop in spans]
 
 
-def whole_video_hr(pulse_wave: np.ndarray, face: np.ndarray, fps: float,
-                   windows: Sequence[WindowEstimate]) -> float | None:
-    """HR at the periodogram peak of the frames with a face; None if no window is reliable."""
-    if not any(w.flag == "ok" for w in windows):
-        return None
-    return pulse.hr_fft(pulse_wave[face > 0], fps)
+def whole_video(pulse_wave: np.ndarray, face: np.ndarray, fps: float, cfg: PredictConfig) -> WindowEstimate:
+    """The whole video read as one window, over the frames whose clip found the region (all
+    frames when none did, so the number is still there, flagged no_face)."""
+    keep = face > 0 if np.any(face > 0) else np.ones(len(face), dtype=bool)
+    return replace(estimate_window(pulse_wave[keep], face[keep], fps, 0, int(keep.sum()), cfg),
+                   end_s=len(pulse_wave) / fps)
 
 
 # ---------------------------------------------------------------- one video
@@ -260,28 +321,35 @@ def batched(items: Iterable, size: int) -> Iterator[list]:
 
 def predict_video(source: Path, estimator: Estimator, cfg: PredictConfig = PredictConfig(),
                   fps: float | None = None) -> Prediction:
-    """Run one video (file or frame folder) through clips → estimator → pulse → windows."""
+    """Run one video (file or frame folder) through clips → estimator → pulse → windows.
+
+    `fps` is the frame rate of a folder of images (or overrides a file's time stamps)."""
     info = probe_video(source, fps=fps)
-    min_frames = int(math.ceil(cfg.window_s * info.fps))
-    clip_frames = estimator.clip_config.clip_frames
-    usable = info.num_frames // clip_frames * clip_frames
-    if usable < min_frames:
-        raise VideoError(f"{source}: {info.num_frames / info.fps:.1f} s of video gives {usable} frames in "
-                         f"whole {clip_frames}-frame clips; expected at least {cfg.window_s:g} s "
-                         f"({min_frames} frames) for one window")
-    signals, face = [], []
-    clips = iter_clips(open_video(source), None, estimator.clip_config, video_id=str(source))
+    clip_fps = estimator.clip_config.fps or info.fps
+    signals, face, first_frames, rois = [], [], [], set()
+    clips = iter_clips(open_video_timed(source, fps), None, estimator.clip_config, video_id=str(source))
     for batch in batched(clips, cfg.batch_clips):
-        signals += estimator.clip_signals(batch, info.fps)
+        signals += estimator.clip_signals(batch, clip_fps)
         face += [np.full(len(clip.rgb_mean), clip.face_fraction, dtype=np.float32) for clip in batch]
-    face_per_frame = np.concatenate(face)
-    wave = estimator.video_wave(np.concatenate(signals), face_per_frame, info.fps)
+        first_frames += [clip.first_frame for clip in batch]
+        rois |= {clip.roi for clip in batch}
+    face_per_frame = join_clips(first_frames, face)
+    wave = estimator.video_wave(join_clips(first_frames, signals), face_per_frame, clip_fps)
     wave = np.where(np.isfinite(wave), wave, 0.0)
-    pulse_wave = pulse.to_pulse(wave, info.fps, diff=estimator.is_diff)
-    windows = estimate_windows(pulse_wave, face_per_frame, info.fps, cfg)
-    return Prediction(str(source), estimator.name, info.fps,
-                      whole_video_hr(pulse_wave, face_per_frame, info.fps, windows),
-                      windows, pulse_wave.astype(np.float32), face_per_frame)
+    pulse_wave = pulse.to_pulse(wave, clip_fps, diff=estimator.is_diff)
+    notes = []
+    if abs(clip_fps - info.fps) > 0.01 * clip_fps:
+        notes.append(f"resampled from {info.fps:.2f} to {clip_fps:g} fps (the model's rate)")
+    if len(pulse_wave) < cfg.window_s * clip_fps:
+        notes.append(f"the video is shorter than the {cfg.window_s:g} s window: one window of "
+                     f"{len(pulse_wave) / clip_fps:.1f} s")
+    roi = rois.pop() if len(rois) == 1 else "face"
+    if roi != "face":
+        notes.append("no face: the whole frame was read as skin" if roi == "none" else "read the skin region")
+    return Prediction(str(source), estimator.name, clip_fps, info.fps, roi,
+                      whole_video(pulse_wave, face_per_frame, clip_fps, cfg),
+                      estimate_windows(pulse_wave, face_per_frame, clip_fps, cfg),
+                      pulse_wave.astype(np.float32), face_per_frame, notes)
 
 
 # ---------------------------------------------------------------- outputs
@@ -310,7 +378,8 @@ def write_prediction(pred: Prediction, out_dir: Path, stem: str) -> dict[str, Pa
         ("json", f"{stem}.json"), ("windows", f"{stem}_windows.csv"),
         ("waveform", f"{stem}_waveform.csv"), ("figure", f"{stem}.png"))}
     summary = {"source": pred.source, "method": pred.method, "fps": pred.fps,
-               "duration_s": pred.duration_s, "hr_bpm": pred.hr_bpm,
+               "source_fps": pred.source_fps, "roi": pred.roi, "duration_s": pred.duration_s,
+               "hr_bpm": pred.hr_bpm, "video": asdict(pred.video), "notes": pred.notes,
                "windows": [asdict(w) for w in pred.windows],
                "waveform": {"t0_s": 0.0, "fps": pred.fps, "values": pred.pulse.round(5).tolist()}}
     paths["json"].write_text(json.dumps(_finite(summary), indent=1, allow_nan=False))
@@ -324,7 +393,7 @@ def write_prediction(pred: Prediction, out_dir: Path, stem: str) -> dict[str, Pa
         writer.writerows(zip(times.round(4), pred.pulse.round(5), pred.face))
     centres = [(w.start_s + w.end_s) / 2 for w in pred.windows]
     prediction_figure(times, pred.pulse, pred.fps, centres,
-                      [w.hr_bpm if w.hr_bpm is not None else np.nan for w in pred.windows],
+                      [w.hr_bpm if w.reliable else np.nan for w in pred.windows],
                       [w.confidence for w in pred.windows], paths["figure"])
     return paths
 
@@ -413,21 +482,36 @@ def print_batch(result: BatchResult) -> None:
     from physllm.progress import console
 
     for pred, paths in result.predictions:
-        table = Table(title=f"{pred.source}: {_bpm(pred.hr_bpm)} over {pred.duration_s:.0f} s ({pred.method})",
+        table = Table(title=f"{pred.source}: {_verdict(pred.video)} over {pred.duration_s:.0f} s ({pred.method})",
                       title_justify="left")
-        for column in ("window", "HR (bpm)", "SNR (dB)", "confidence", "flag"):
+        for column in ("window", "HR (bpm)", "peaks (bpm)", "SNR (dB)", "confidence", "flag"):
             table.add_column(column, justify="right")
         for w in pred.windows:
-            table.add_row(f"{w.start_s:.0f}–{w.end_s:.0f} s", _bpm(w.hr_bpm, unit=False),
+            table.add_row(f"{w.start_s:.0f}–{w.end_s:.0f} s", f"{w.hr_bpm:.1f}", f"{w.hr_peaks_bpm:.1f}",
                           f"{w.snr_db:.1f}", f"{w.confidence:.2f}", w.flag)
         console.print(table)
+        for note in pred.notes + _why_unreliable(pred):
+            console.print(f"note: {note}", highlight=False)
         console.print(f"wrote {paths['json']}, {paths['windows'].name}, {paths['waveform'].name}, "
                       f"{paths['figure'].name}")
     for source, reason in result.failures:
         console.print(f"[bold red]error:[/bold red] {reason}", highlight=False)
 
 
-def _bpm(hr: float | None, unit: bool = True) -> str:
-    if hr is None:
-        return "no reliable HR" if unit else "—"
-    return f"{hr:.1f} bpm" if unit else f"{hr:.1f}"
+def _verdict(video: WindowEstimate) -> str:
+    quality = "reliable" if video.reliable else "unreliable"
+    return f"{video.hr_bpm:.1f} bpm (confidence {video.confidence:.2f}, {quality})"
+
+
+def _why_unreliable(pred: Prediction) -> list[str]:
+    flagged = [w for w in pred.windows if not w.reliable]
+    notes = []
+    if pred.video.flag == "no_face":
+        notes.append("the face was found in too few detections: the HR is a guess")
+    elif pred.video.flag == "low_confidence":
+        notes.append(f"the pulse is weak (SNR {pred.video.snr_db:.1f} dB): treat the HR as a guess")
+    if flagged:
+        kinds = sorted({w.flag for w in flagged})
+        notes.append(f"{len(flagged)} of {len(pred.windows)} windows flagged ({', '.join(kinds)}); "
+                     "their HR is kept in the files with reliable=false")
+    return notes

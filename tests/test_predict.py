@@ -13,9 +13,12 @@ import pytest
 from typer.testing import CliRunner
 
 from physllm.cli import app
+from physllm import pulse
+from physllm.data_catalog import scan
 from physllm.data_catalog.synthetic import SynthConfig, write_synthetic_dataset
 from physllm.data_catalog.video_io import open_video
-from physllm.predict import BaselineEstimator, PredictConfig, predict_video
+from physllm.predict import BaselineEstimator, PredictConfig, make_estimator, predict_video
+from tests.pipeline.test_clips import skin_video
 
 runner = CliRunner()
 
@@ -32,12 +35,13 @@ def write_avi(path: Path, frames, fps: float = 30.0) -> Path:
 
 @pytest.fixture(scope="module")
 def easy_video(tmp_path_factory) -> tuple[Path, float]:
-    """One easy rendered subject, 20 s (four 128-frame clips, eight 10 s windows), and its HR."""
+    """One easy rendered subject (a face before a textured background), 20 s (five clips, the
+    last overlapping; eleven 10 s windows), and its HR read from its ground-truth PPG."""
     root = tmp_path_factory.mktemp("predict_data")
     write_synthetic_dataset(root, SynthConfig(num_subjects=1, seconds=20.0, width=160, height=120,
                                               seed=11, easy_fraction=1.0))
-    metadata = json.loads((root / "metadata.json").read_text())
-    return root / "subject1" / "vid.avi", metadata["subjects"]["subject1"]["mean_hr_bpm"]
+    record = scan("synthetic", root)[0]
+    return record.path, pulse.hr_fft(pulse.to_pulse(record.ppg(), record.fps), record.fps)
 
 
 @pytest.fixture(scope="module")
@@ -48,24 +52,91 @@ def faceless_middle(easy_video, tmp_path_factory) -> Path:
     return write_avi(tmp_path_factory.mktemp("faceless") / "faceless.avi", frames)
 
 
-def test_pos_recovers_the_known_heart_rate_of_the_whole_video_and_of_each_window(easy_video):
+@pytest.mark.parametrize("method", ["pos", "chrom"])  # GREEN has no defence against light changes
+def test_the_baselines_read_a_face_before_a_textured_background_within_2_bpm(easy_video, method):
+    video, true_hr = easy_video
+    pred = predict_video(video, BaselineEstimator(method))
+    assert abs(pred.hr_bpm - true_hr) < 2.0 and pred.video.reliable
+
+
+def test_pos_reads_every_frame_and_every_window(easy_video):
     video, true_hr = easy_video
     pred = predict_video(video, BaselineEstimator("pos"))
-    assert abs(pred.hr_bpm - true_hr) < 3.0
-    assert len(pred.windows) == 8  # 512 frames used: windows start at 0, 1, …, 7 s
-    assert [w.start_s for w in pred.windows] == pytest.approx(list(range(8)))
-    assert all(w.flag == "ok" and abs(w.hr_bpm - true_hr) < 4.0 for w in pred.windows)
+    assert len(pred.pulse) == 600 and pred.roi == "face"  # the tail clip: no frame dropped
+    assert [w.start_s for w in pred.windows] == pytest.approx(list(range(11)))
+    assert all(w.reliable and abs(w.hr_bpm - true_hr) < 4.0 for w in pred.windows)
+    assert all(abs(w.hr_peaks_bpm - true_hr) < 6.0 for w in pred.windows)
     assert all(0.5 < w.confidence <= 1.0 for w in pred.windows)
 
 
-def test_windows_over_a_faceless_stretch_are_flagged_without_a_number(faceless_middle):
+@pytest.mark.parametrize("seconds", [7, 12])
+def test_a_short_video_gets_a_heart_rate(easy_video, tmp_path, seconds):
+    video, true_hr = easy_video
+    short = write_avi(tmp_path / "short.avi", list(open_video(video))[:seconds * 30])
+    pred = predict_video(short, BaselineEstimator("pos"))
+    assert len(pred.pulse) == seconds * 30 and abs(pred.hr_bpm - true_hr) < 3.0
+    if seconds < 10:
+        assert len(pred.windows) == 1 and pred.windows[0].end_s == pytest.approx(seconds)
+        assert any("shorter than the 10 s window" in note for note in pred.notes)
+
+
+def test_a_15_fps_video_reads_as_its_30_fps_original(easy_video, tmp_path):
+    video, _ = easy_video
+    slow = write_avi(tmp_path / "slow.avi", list(open_video(video))[::2], fps=15.0)
+    original, halved = (predict_video(v, BaselineEstimator("pos")) for v in (video, slow))
+    assert halved.source_fps == 15.0 and halved.fps == 30.0
+    assert any("resampled from 15.00 to 30 fps" in note for note in halved.notes)
+    assert abs(halved.hr_bpm - original.hr_bpm) < 1.0
+
+
+def test_a_variable_rate_video_is_read_on_its_time_stamps(easy_video, tmp_path):
+    """Frames kept at irregular times (phone-like jitter, 20–30 fps) with their true time stamps."""
+    av = pytest.importorskip("av")
+    import fractions
+
+    video, _ = easy_video
+    frames = list(open_video(video))
+    rng = np.random.default_rng(3)
+    keep, t = [], 0.0
+    while t < 19.9:
+        keep.append(int(round(t * 30)))
+        t += rng.uniform(1 / 30, 1 / 20)
+    path = tmp_path / "vfr.mp4"
+    container = av.open(str(path), "w")
+    stream = container.add_stream("mpeg4", rate=1000)
+    stream.width, stream.height, stream.pix_fmt = 160, 120, "yuv420p"
+    stream.codec_context.time_base = fractions.Fraction(1, 1000)
+    stream.codec_context.bit_rate = 4_000_000
+    for index in keep:
+        frame = av.VideoFrame.from_ndarray(frames[index], format="rgb24")
+        frame.pts, frame.time_base = round(index / 30 * 1000), fractions.Fraction(1, 1000)
+        for packet in stream.encode(frame):
+            container.mux(packet)
+    for packet in stream.encode():
+        container.mux(packet)
+    container.close()
+    original, jittered = (predict_video(v, BaselineEstimator("pos")) for v in (video, path))
+    assert abs(jittered.duration_s - original.duration_s) < 0.2
+    assert abs(jittered.hr_bpm - original.hr_bpm) < 1.0
+
+
+@pytest.mark.parametrize("roi", ["none", "auto"])
+def test_a_skin_only_crop_gets_its_heart_rate(tmp_path, roi):
+    video = write_avi(tmp_path / "cheek.avi", skin_video(seconds=12.0, bpm=72.0))
+    pred = predict_video(video, make_estimator(None, "pos", roi=roi))
+    assert pred.roi == "none" and abs(pred.hr_bpm - 72.0) < 1.0
+    assert any("whole frame was read as skin" in note for note in pred.notes)
+
+
+def test_windows_over_a_faceless_stretch_are_flagged_and_keep_their_number(faceless_middle):
     pred = predict_video(faceless_middle, BaselineEstimator("pos"))
     flagged = [w for w in pred.windows if w.flag == "no_face"]
     assert flagged, "the blanked stretch must flag some windows"
-    assert all(w.hr_bpm is None and w.confidence == 0.0 for w in flagged)
+    assert all(not w.reliable and np.isfinite(w.hr_bpm) and w.confidence == 0.0 for w in flagged)
     assert all(w.face_fraction < PredictConfig().min_face_fraction for w in flagged)
     assert pred.windows[0].flag != "no_face"  # frames 0–299 mostly have a face
     assert pred.face[300] == 0.0 and pred.face[0] == 1.0  # clip 2 is faceless, clip 0 is not
+    assert np.isfinite(pred.hr_bpm)
 
 
 def test_cli_writes_json_csv_and_png_for_each_video(easy_video, tmp_path):
@@ -74,11 +145,14 @@ def test_cli_writes_json_csv_and_png_for_each_video(easy_video, tmp_path):
     assert result.exit_code == 0, result.output
     summary = json.loads((tmp_path / "vid.json").read_text())
     assert summary["method"] == "chrom" and abs(summary["hr_bpm"] - true_hr) < 3.0
-    assert len(summary["waveform"]["values"]) == 512
+    assert summary["video"]["reliable"] is True and 0 < summary["video"]["confidence"] <= 1
+    assert summary["source_fps"] == 30.0 and summary["roi"] == "face"
+    assert len(summary["waveform"]["values"]) == 600
     with (tmp_path / "vid_windows.csv").open() as f:
         rows = list(csv.DictReader(f))
-    assert len(rows) == len(summary["windows"]) == 8
-    assert set(rows[0]) >= {"start_s", "end_s", "hr_bpm", "snr_db", "confidence", "flag"}
+    assert len(rows) == len(summary["windows"]) == 11
+    assert set(rows[0]) >= {"start_s", "end_s", "hr_bpm", "hr_peaks_bpm", "snr_db", "confidence",
+                            "reliable", "flag"}
     with (tmp_path / "vid_waveform.csv").open() as f:
         assert next(csv.reader(f)) == ["time_s", "pulse", "face_fraction"]
     assert (tmp_path / "vid.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -86,7 +160,7 @@ def test_cli_writes_json_csv_and_png_for_each_video(easy_video, tmp_path):
 
 def test_bad_videos_exit_2_with_a_clear_message_and_the_good_one_still_runs(easy_video, tmp_path):
     video, _ = easy_video
-    short = write_avi(tmp_path / "short.avi", list(open_video(video))[:150])  # 5 s
+    short = write_avi(tmp_path / "short.avi", list(open_video(video))[:90])  # 3 s
     faceless = write_avi(tmp_path / "noface.avi", [np.full((120, 160, 3), 128, np.uint8)] * 400)
     garbage = tmp_path / "garbage.mp4"
     garbage.write_bytes(np.random.default_rng(0).bytes(4096))
@@ -95,7 +169,7 @@ def test_bad_videos_exit_2_with_a_clear_message_and_the_good_one_still_runs(easy
                                  "--baseline", "pos", "--out", str(out)])
     assert result.exit_code == 2
     text = " ".join(result.output.split())
-    assert f"{short}: 5.0 s of video" in text and "at least 10 s" in text
+    assert f"{short}: 90 frames at 30.0 fps, shorter than one 128-frame clip" in text
     assert f"{faceless}: no face found" in text
     assert f"{garbage}: cannot open this video" in text
     assert (out / "vid.json").is_file()  # the good video of the batch still ran
@@ -128,7 +202,7 @@ def test_a_trained_checkpoint_runs_through_the_same_cue_path_as_precompute(
                               "--out", str(out)])
     assert cli.exit_code == 0, cli.output
     summary = json.loads((out / "vid.json").read_text())
-    assert summary["method"] == "physllm" and len(summary["windows"]) == 8
+    assert summary["method"] == "physllm" and len(summary["windows"]) == 11
     assert np.isfinite(summary["waveform"]["values"]).all()
 
     backbone.rename(tmp_path / "moved.pth")  # the backbone is gone from where training recorded it

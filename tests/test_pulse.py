@@ -95,3 +95,13 @@ def test_snr_db_known_answer_and_ordering():
         10 * np.log10(1.25), abs=1e-6)
     noise = np.random.default_rng(1).normal(size=n)
     assert pulse.snr_db(signal + 0.1 * noise, fps, 75.0) > 10 > pulse.snr_db(noise, fps, 75.0)
+
+
+@pytest.mark.parametrize("seconds", [7, 10, 17])
+def test_hr_fft_reads_a_sine_between_bins_within_0_1_bpm(seconds):
+    """The toolbox's bins are 60·fps/nfft apart (3.5 bpm for 17 s); the zero-padded, interpolated
+    read-out is not quantised."""
+    t = np.arange(int(seconds * FPS)) / FPS
+    x = np.sin(2 * np.pi * 71.3 / 60 * t + 0.4)
+    assert pulse.hr_fft(x, FPS) == pytest.approx(71.3, abs=0.1)
+    assert abs(pulse.hr_fft(x, FPS, resolution_bpm=None) - 71.3) > 0.1  # the toolbox's bins miss it

@@ -68,17 +68,26 @@ def _iter_image_folder(folder: Path) -> Iterator[np.ndarray]:
         yield frame
 
 
-def _iter_video_file(path: Path) -> Iterator[np.ndarray]:
+def _iter_video_file(path: Path, with_times: bool = False) -> Iterator:
     capture = _open_capture(path)
     reported = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
-    decoded = 0
+    nominal_fps = float(capture.get(cv2.CAP_PROP_FPS)) or 30.0
+    decoded, last_time = 0, -1.0
     try:
         while True:
             ok, frame = capture.read()
             if not ok:
                 break
+            rgb = cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
+            if with_times:
+                # The container's presentation time of this frame; streams without time stamps
+                # (or with broken ones) fall back to the header's nominal rate.
+                stamp = capture.get(cv2.CAP_PROP_POS_MSEC) / 1000.0
+                last_time = stamp if stamp > last_time else last_time + 1.0 / nominal_fps
+                yield last_time, rgb
+            else:
+                yield rgb
             decoded += 1
-            yield cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
     finally:
         capture.release()
     if decoded == 0:
@@ -99,6 +108,19 @@ def open_video(path: Path) -> Iterator[np.ndarray]:
     if not path.exists():
         raise VideoError(f"{path}: no such video file or frame folder")
     return _iter_video_file(path)
+
+
+def open_video_timed(path: Path, fps: float | None = None) -> Iterator[tuple[float, np.ndarray]]:
+    """Stream (time s, RGB frame) pairs: the container's time stamps for a file (variable-rate
+    phone videos keep their real timing), i / fps for a folder of images or when `fps` is given."""
+    path = Path(path)
+    if path.is_dir() or fps is not None:
+        if fps is None:
+            raise VideoError(f"{path}: a folder of images has no frame rate; pass the frame rate explicitly")
+        return ((i / fps, frame) for i, frame in enumerate(open_video(path)))
+    if not path.exists():
+        raise VideoError(f"{path}: no such video file or frame folder")
+    return _iter_video_file(path, with_times=True)
 
 
 def probe_video(path: Path, fps: float | None = None) -> VideoInfo:

@@ -97,12 +97,16 @@ def _windows(n: int, fps: float, window_seconds: float | None) -> list[slice]:
     return [s for s in spans if s.stop - s.start >= MIN_FRAMES]
 
 
-def _hr_pair(x: np.ndarray, fps: float) -> tuple[float, float]:
-    return pulse.hr_fft(x, fps), pulse.hr_peaks(x, fps)
+def _hr_pair(x: np.ndarray, fps: float, resolution_bpm: float | None) -> tuple[float, float]:
+    return pulse.hr_fft(x, fps, resolution_bpm=resolution_bpm), pulse.hr_peaks(x, fps)
 
 
-def evaluate_video(video: VideoSignals, window_seconds: float | None = None) -> list[dict]:
-    """Rows (one per window and method) of HR by FFT and peaks, the truth's HRs, and SNR."""
+def evaluate_video(video: VideoSignals, window_seconds: float | None = None,
+                   resolution_bpm: float | None = pulse.RESOLUTION_BPM) -> list[dict]:
+    """Rows (one per window and method) of HR by FFT and peaks, the truth's HRs, and SNR.
+
+    Prediction and truth are read at the same FFT resolution (`pulse.hr_fft`); None is the
+    toolbox's power-of-two bins."""
     truth = np.asarray(video.truth_ppg, dtype=np.float64)
     for name, wave in video.methods.items():
         if len(wave) != len(truth):
@@ -112,10 +116,10 @@ def evaluate_video(video: VideoSignals, window_seconds: float | None = None) -> 
     rows = []
     for w, span in enumerate(_windows(len(truth), video.fps, window_seconds)):
         truth_pulse = pulse.to_pulse(truth[span], video.fps)
-        true_fft, true_peak = _hr_pair(truth_pulse, video.fps)
+        true_fft, true_peak = _hr_pair(truth_pulse, video.fps, resolution_bpm)
         for name, wave in video.methods.items():
             x = pulse.to_pulse(np.asarray(wave)[span], video.fps, diff=name in video.diff_methods)
-            hr_fft, hr_peak = _hr_pair(x, video.fps)
+            hr_fft, hr_peak = _hr_pair(x, video.fps, resolution_bpm)
             rows.append({
                 "video_id": video.video_id, "dataset": video.dataset, "window": w,
                 "start_frame": span.start, "frames": span.stop - span.start, "method": name,
@@ -145,15 +149,17 @@ def _metric_rows(rows: list[dict], methods: list[str], group: str, level: str) -
 
 
 def evaluate_videos(videos: list[VideoSignals], window_seconds: float | None = None,
-                    scenarios: list[str] | None = None) -> EvaluationReport:
+                    scenarios: list[str] | None = None, toolbox: bool = False) -> EvaluationReport:
     """Evaluate every video and method; metrics for all, per dataset and per scenario label.
 
     `scenarios` defaults to the scenario-like metadata keys (`scenario_keys`); `window_seconds`
-    evaluates non-overlapping windows of that length instead of whole videos.
+    evaluates non-overlapping windows of that length instead of whole videos; `toolbox` reads HR
+    in rPPG-Toolbox's power-of-two FFT bins (the videos' tails are dropped by `signals_from_shards`).
     """
     if not videos:
         raise ValueError("no videos to evaluate")
-    rows = [row for v in videos for row in evaluate_video(v, window_seconds)]
+    resolution = None if toolbox else pulse.RESOLUTION_BPM
+    rows = [row for v in videos for row in evaluate_video(v, window_seconds, resolution)]
     methods = _method_order({r["method"] for r in rows})
     keys = scenario_keys(videos) if scenarios is None else \
         [k for k in scenarios if any(k in v.metadata for v in videos)]  # no empty tables
@@ -168,6 +174,7 @@ def evaluate_videos(videos: list[VideoSignals], window_seconds: float | None = N
                                     key, level)
     settings = {"band_hz": [pulse.LOW_HZ, pulse.HIGH_HZ], "detrend_lambda": pulse.DETREND_LAMBDA,
                 "snr_half_width_bpm": pulse.SNR_HALF_WIDTH_BPM, "window_seconds": window_seconds,
+                "fft_resolution_bpm": resolution, "convention": "toolbox" if toolbox else "physllm",
                 "videos": len(videos)}
     return EvaluationReport(rows, metrics, methods, keys, settings)
 
@@ -243,25 +250,30 @@ def write_report(report: EvaluationReport, out_dir: str | Path) -> dict[str, Pat
     return paths
 
 
-def join_clips(first_frames, waves) -> np.ndarray:
-    """Concatenate one video's clip arrays in frame order; raise on a gap or an overlap.
+def join_clips(first_frames, waves, keep_tail: bool = True) -> np.ndarray:
+    """One video's clip arrays joined in frame order; raise on a gap.
 
-    Clips are non-overlapping windows (toolbox chunks), so each must start where the previous
-    one ended; a missing or duplicated clip would otherwise shift every later beat.
+    Whole clips tile the video; the last clip may start inside the one before it (it ends on the
+    video's last frame, pipeline.clips) and then adds only the frames past that one's end: each
+    frame comes from the first clip that covers it. `keep_tail=False` drops such a clip, which is
+    rPPG-Toolbox's convention (the tail of a video is not evaluated). A missing clip would
+    shift every later beat, so a gap is an error.
     """
     if len(first_frames) != len(waves) or not waves:
         raise ValueError(f"need one first frame per clip, got {len(first_frames)} first frames "
                          f"and {len(waves)} clips")
     order = np.argsort(np.asarray(first_frames), kind="stable")
-    expected = int(first_frames[order[0]])
+    end, pieces = int(first_frames[order[0]]), []
     for i in order:
-        start = int(first_frames[i])
-        if start != expected:
-            kind = "gap" if start > expected else "overlap"
-            raise ValueError(f"clips do not tile the video: {kind} at frame {expected} "
+        start, wave = int(first_frames[i]), np.asarray(waves[i])
+        if start > end:
+            raise ValueError(f"clips do not tile the video: gap at frame {end} "
                              f"(next clip starts at frame {start})")
-        expected = start + len(waves[i])
-    return np.concatenate([np.asarray(waves[i]) for i in order], axis=0)
+        if start < end and not keep_tail:
+            continue
+        pieces.append(wave[end - start:])
+        end = max(end, start + len(wave))
+    return np.concatenate(pieces, axis=0)
 
 
 SHARD_COLUMNS = ["first_frame", "fps", "ppg", "backbone_wave", "rgb_mean"]  # not the features
@@ -269,12 +281,14 @@ SHARD_COLUMNS = ["first_frame", "fps", "ppg", "backbone_wave", "rgb_mean"]  # no
 
 def signals_from_shards(shard_set, video_ids: Iterable[str] | None = None,
                         predictions: dict[str, np.ndarray] | None = None,
-                        baselines: Iterable[str] = ("green", "chrom", "pos")) -> list[VideoSignals]:
+                        baselines: Iterable[str] = ("green", "chrom", "pos"),
+                        keep_tail: bool = True) -> list[VideoSignals]:
     """Per-video signals from the shard cache (`physllm.shards.reader.ShardSet`).
 
     Truth = the joined `ppg`; "physnet" = the joined `backbone_wave` (DiffNormalized); each
     baseline from the joined `rgb_mean`; `predictions` (video_id → joined wave, DiffNormalized
-    domain) are added as "physllm" for the videos they cover.
+    domain) are added as "physllm" for the videos they cover. `keep_tail=False` leaves out each
+    video's last, overlapping clip (rPPG-Toolbox's convention, `join_clips`).
     """
     unknown = set(baselines) - set(BASELINES)
     if unknown:
@@ -286,7 +300,7 @@ def signals_from_shards(shard_set, video_ids: Iterable[str] | None = None,
         table = shard_set.read_video(ref.video_id, columns=SHARD_COLUMNS)
         first = table.column("first_frame").to_pylist()
         try:
-            truth, backbone, rgb = (join_clips(first, list(to_numpy(table.column(name))))
+            truth, backbone, rgb = (join_clips(first, list(to_numpy(table.column(name))), keep_tail)
                                     for name in ("ppg", "backbone_wave", "rgb_mean"))
         except ValueError as e:
             raise CacheError(f"{ref.video_id} ({ref.shard}): {e}; re-run precompute for this "

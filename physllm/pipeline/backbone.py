@@ -27,7 +27,7 @@ import torch
 from physllm.data_catalog.record import VideoRecord
 from physllm.errors import PhysllmError
 from physllm.model.physnet import PhysNet, diff_normalize_frames, load_physnet
-from physllm.pipeline.clips import ClipConfig, iter_clips
+from physllm.pipeline.clips import ClipConfig, record_clips
 from physllm.pulse import diff_normalize_label, hr_fft, to_pulse
 
 
@@ -118,7 +118,7 @@ def decode_clips(records: Sequence[VideoRecord], clip_cfg: ClipConfig) -> tuple[
     """Every whole clip of `records` once: uint8 crops (N, T, S, S, 3) and raw PPG (N, T)."""
     frames, ppg = [], []
     for record in records:
-        for clip in iter_clips(record.frames(), record.ppg(), clip_cfg, record.video_id):
+        for clip in record_clips(record, clip_cfg):
             frames.append(clip.frames)
             ppg.append(clip.ppg)
     if not frames:

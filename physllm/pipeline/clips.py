@@ -1,107 +1,196 @@
-"""Streaming a video into fixed-length face-crop clips: the one path for `precompute` and `predict`.
+"""Streaming a video into fixed-length clips: the one front end of `precompute`, `predict`, the
+backbone's training and, through the shards, `evaluate` and the classic baselines.
 
-rPPG-Toolbox's convention (`BaseLoader.chunk`): non-overlapping windows of 128 frames, the tail
-dropped, ground truth cut into the same windows. Unlike the toolbox, which loads a whole video
-before cropping (its out-of-memory pitfall, DATASETS.md), frames are consumed from an iterator
-and at most one clip of full frames is held at a time: the clip's median face box (face.py) is
-only known once its last frame has arrived.
+frames (+ time stamps) → resample to `fps` (pipeline.resample) → region of interest per frame
+(pipeline.face, pipeline.roi) → clips of T frames: crops for PhysNet, the skin's mean colour for
+GREEN/CHROM/POS.
+
+rPPG-Toolbox's convention (`BaseLoader.chunk`) is non-overlapping windows of 128 frames with the
+tail dropped, which loses up to 4 s of every video and refuses a clip shorter than 8.5 s outright.
+Here every frame counts: after the whole clips, a last clip covers the video's last T frames,
+overlapping the one before (`Clip.first_frame` says where it starts; joined outputs take each
+frame from the first clip that covers it, evaluation.report.join_clips). Evaluation can drop it
+again (`toolbox` convention) for comparable paper numbers. At most two clips of full frames are
+held at a time, whatever the video's length.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Iterator
+from typing import Iterable, Iterator
 
+import cv2
 import numpy as np
 
-from physllm.errors import DatasetError, VideoError
-from physllm.pipeline.face import Box, FaceConfig, crop, crop_and_resize, detect_face, median_box, steady_box
+from physllm.errors import PhysllmError, VideoError
+from physllm.pipeline.face import (Box, FaceConfig, crop, crop_and_resize, crop_box, detect_face,
+                                   inner_face, interpolate_boxes, steady_box)
+from physllm.pipeline.resample import resample, resampled_count, with_times
+from physllm.pipeline.roi import MOSTLY_SKIN, ROI_MODES, clip_skin_means, skin_box, skin_fraction
+
+
+SKIN_GRID = 32  # the skin region is averaged on a 32x32 grid: ~1000 samples, mask fixed per clip
 
 
 @dataclass(frozen=True)
 class ClipConfig:
     clip_frames: int = 128  # rPPG-Toolbox CHUNK_LENGTH, what its PhysNet checkpoints were trained on
     size: int = 72  # rPPG-Toolbox RESIZE H=W=72, likewise
+    fps: float | None = 30.0  # frames resampled to the checkpoints' training rate; None keeps the source's
+    roi: str = "auto"  # pipeline.roi ROI_MODES
     face: FaceConfig = field(default_factory=FaceConfig)
+
+    def __post_init__(self):
+        if self.roi not in ROI_MODES:
+            raise PhysllmError(f"unknown region of interest {self.roi!r}; expected one of {', '.join(ROI_MODES)}")
+        if self.fps is not None and not self.fps > 0:
+            raise PhysllmError(f"clip frame rate must be > 0 (or none to keep the source's), got {self.fps}")
 
 
 @dataclass
 class Clip:
     video_id: str
     clip_index: int
-    first_frame: int  # absolute index of the clip's first frame in the video
-    frames: np.ndarray  # uint8 (T, size, size, 3) RGB face crops
+    first_frame: int  # absolute index of the clip's first frame in the (resampled) video
+    frames: np.ndarray  # uint8 (T, size, size, 3) RGB crops for PhysNet
     ppg: np.ndarray | None  # float32 (T,) ground truth at frame times; None for an unlabelled video
-    face_fraction: float  # share of the clip's face detections that found a face
-    boxes: np.ndarray  # int32 (T, 4) x, y, w, h in full-frame pixels: the tracked box of each frame
-    keyframe: np.ndarray  # uint8 (H', W', 3) the middle frame's face region at source resolution
+    face_fraction: float  # share of the clip's detections that found the region (1 for roi none)
+    boxes: np.ndarray  # int32 (T, 4) x, y, w, h in full-frame pixels: each frame's crop box
+    keyframe: np.ndarray  # uint8 (H', W', 3) the middle frame's region at source resolution
     keyframe_index: int  # absolute frame index of the keyframe
     frame_size: tuple[int, int]  # (H, W) of the source frames
-    rgb_mean: np.ndarray  # float32 (T, 3) mean RGB of each face crop (input of GREEN/CHROM/POS)
+    rgb_mean: np.ndarray  # float32 (T, 3) mean RGB of each frame's skin (input of GREEN/CHROM/POS)
+    roi: str = "face"  # the region mode the video was read with ("face", "skin" or "none")
 
 
-def iter_clips(frames: Iterator[np.ndarray], ppg: np.ndarray | None, cfg: ClipConfig = ClipConfig(),
-               video_id: str = "video") -> Iterator[Clip]:
-    """Yield the clips of a stream of RGB uint8 frames (H, W, 3), in order.
+@dataclass
+class _Track:
+    """What a video's clips carry from one to the next."""
 
-    `ppg`, where given, holds one ground-truth sample per frame; a ppg shorter than the frames it
-    must label raises DatasetError. A clip whose detections all miss is cropped with the last
-    good box (or the whole frame before any) and says so with `face_fraction`; a video in which
-    no detection ever found a face raises VideoError once it ends.
+    roi: str  # resolved mode; "auto" until the first clip decides
+    face: Box | None = None  # latest good region box (face or skin box)
+    found_any: bool = False
+
+
+def clip_starts(num_frames: int, clip_frames: int) -> list[int]:
+    """First frames of a video's clips: whole clips, then one ending on the last frame."""
+    starts = list(range(0, num_frames - clip_frames + 1, clip_frames))
+    if starts and starts[-1] + clip_frames < num_frames:
+        starts.append(num_frames - clip_frames)
+    return starts
+
+
+def iter_clips(timed_frames: Iterable[tuple[float, np.ndarray]], ppg: np.ndarray | None,
+               cfg: ClipConfig = ClipConfig(), video_id: str = "video") -> Iterator[Clip]:
+    """Yield the clips of a stream of (time s, RGB uint8 frame (H, W, 3)), in order.
+
+    `ppg`, where given, holds one ground-truth sample per source frame; a ppg shorter than the
+    frames raises DatasetError. A video shorter than one clip raises VideoError; so does one in
+    which no detection ever found a face (roi face, or auto without a face or mostly skin).
     """
     T = cfg.clip_frames
+    track = _Track(cfg.roi)
     buffer: list[np.ndarray] = []
-    last_box: Box | None = None  # carried across clips: a miss keeps the previous good box
-    crop_box: Box | None = None  # the previous clip's crop, held while the face stays put
-    clip_index, found_any = 0, False
-    for frame in frames:
+    labels: list[float | None] = []
+    previous: tuple[list[np.ndarray], list] | None = None  # last whole clip's frames, for the tail
+    count, clip_index = 0, 0
+    for frame, label in resample(timed_frames, ppg, cfg.fps, video_id):
         buffer.append(frame)
-        if len(buffer) < T:
-            continue
-        clip, last_box, crop_box = _make_clip(buffer, clip_index * T, ppg, cfg, video_id, clip_index,
-                                              last_box, crop_box)
-        found_any |= clip.face_fraction > 0
-        buffer, clip_index = [], clip_index + 1
-        yield clip
-    if clip_index > 0 and not found_any:
-        raise VideoError(f"{video_id}: no face found in any detection (Haar frontal cascade, "
-                         f"every {cfg.face.detect_every} frames)")
+        labels.append(label)
+        count += 1
+        if len(buffer) == T:
+            yield _make_clip(buffer, labels, count - T, clip_index, cfg, video_id, track)
+            previous, buffer, labels, clip_index = (buffer, labels), [], [], clip_index + 1
+    if previous is None:
+        raise VideoError(f"{video_id}: {count} frames at {cfg.fps or 'the source'} fps, shorter than one "
+                         f"{T}-frame clip (expected at least {T / (cfg.fps or 30):.1f} s of video)")
+    if buffer:  # the tail: one more clip ending on the last frame, overlapping the previous one
+        frames = previous[0][len(buffer):] + buffer
+        tail_labels = previous[1][len(buffer):] + labels
+        yield _make_clip(frames, tail_labels, count - T, clip_index, cfg, video_id, track)
+    if not track.found_any and track.roi in ("face", "skin"):
+        what = "no face" if track.roi == "face" else "no skin region"
+        raise VideoError(f"{video_id}: {what} found in any detection ({cfg.face.detector}, every "
+                         f"{cfg.face.detect_every} frames); for a video that shows only skin pass --roi none")
 
 
-def _make_clip(frames: list[np.ndarray], first: int, ppg: np.ndarray | None, cfg: ClipConfig,
-               video_id: str, clip_index: int, last_box: Box | None,
-               previous_crop: Box | None) -> tuple[Clip, Box | None, Box]:
-    """One clip from T buffered frames; returns it with the last good box and its crop box,
-    which the next clip carries on."""
+def _resolve_roi(frames: list[np.ndarray], cfg: ClipConfig) -> str:
+    """`auto`: a face if one of the first clip's detections finds it, else `none` if mostly skin."""
+    for frame in frames[::cfg.face.detect_every]:
+        if detect_face(frame, cfg.face) is not None:
+            return "face"
+    if skin_fraction(frames[len(frames) // 2]) >= MOSTLY_SKIN:
+        return "none"
+    return "face"
+
+
+def _region_boxes(frames: list[np.ndarray], first: int, cfg: ClipConfig, track: _Track
+                  ) -> tuple[np.ndarray, np.ndarray, float]:
+    """Per-frame region boxes (T, 4) for the detector's region, PhysNet's crop boxes (T, 4), and
+    the share of detections that found the region. Detections fall on absolute frames that are
+    multiples of `detect_every`, so a video is detected on the same frames however it is cut."""
     T = len(frames)
-    frame_size = frames[0].shape[:2]
-    detections = range(0, T, cfg.face.detect_every)
-    found: list[Box] = []
-    tracked: list[Box | None] = []  # per frame: the box of the latest good detection so far
-    for i in detections:
-        box = detect_face(frames[i], cfg.face)
-        if box is not None:
-            found.append(box)
-            last_box = box
-        tracked += [last_box] * min(cfg.face.detect_every, T - i)
-    clip_box = median_box(found) if found else last_box or (0, 0, frame_size[1], frame_size[0])
-    clip_box = steady_box(clip_box, previous_crop, cfg.face.hold_fraction)
-    boxes = np.asarray([b or clip_box for b in tracked], dtype=np.int32)
-    crops = crop_and_resize(frames, clip_box, cfg.size)
-    middle = T // 2
+    height, width = frames[0].shape[:2]
+    if track.roi == "none":
+        whole = np.tile(np.array([0, 0, width, height], dtype=np.int32), (T, 1))
+        return whole, whole, 1.0
+    every = cfg.face.detect_every
+    at = [i for i in range(T) if (first + i) % every == 0] or [0]
+    known, boxes, found = [], [], 0
+    if track.face is not None:
+        known, boxes = [-1], [track.face]  # the track so far holds until the first detection
+    for i in at:
+        new = detect_face(frames[i], cfg.face) if track.roi == "face" else skin_box(frames[i])
+        if new is not None:
+            found += 1
+            track.face = steady_box(new, track.face, cfg.face.hold_fraction)
+            track.found_any = True
+        if track.face is not None:
+            known.append(i)
+            boxes.append(track.face)
+    if not boxes:  # nothing yet in this video: the whole frame, counted as a miss
+        boxes, known = [(0, 0, width, height)], [0]
+    region = interpolate_boxes(boxes, np.arange(T), np.asarray(known, dtype=np.float64))
+    size = (height, width)
+    crops = np.asarray([crop_box(tuple(b), cfg.face, size) if track.roi == "face" else tuple(b)
+                        for b in region], dtype=np.int32)
+    return region, crops, found / len(at)
+
+
+def _skin_means(frames: list[np.ndarray], region: np.ndarray, roi: str) -> np.ndarray:
+    """float32 (T, 3): the classic methods' input, the skin of each frame's region (the inner
+    face for roi face), through one skin mask per clip (pipeline.roi.clip_skin_means)."""
+    size = frames[0].shape[:2]
+    grid = (SKIN_GRID, SKIN_GRID)
+    patches = np.stack([
+        cv2.resize(crop(frame, inner_face(tuple(box), size) if roi == "face" else box), grid,
+                   interpolation=cv2.INTER_AREA)
+        for frame, box in zip(frames, region)])  # (T, G, G, 3)
+    return clip_skin_means(patches)
+
+
+def _make_clip(frames: list[np.ndarray], labels: list, first: int, clip_index: int, cfg: ClipConfig,
+               video_id: str, track: _Track) -> Clip:
+    if track.roi == "auto":
+        track.roi = _resolve_roi(frames, cfg)
+        track.found_any |= track.roi == "none"
+    region, crops, found = _region_boxes(frames, first, cfg, track)
+    middle = len(frames) // 2
     return Clip(
-        video_id=video_id, clip_index=clip_index, first_frame=first, frames=crops,
-        ppg=_ppg_window(ppg, first, T, video_id), face_fraction=len(found) / len(detections),
-        boxes=boxes, keyframe=crop(frames[middle], clip_box).copy(), keyframe_index=first + middle,
-        frame_size=(int(frame_size[0]), int(frame_size[1])),
-        rgb_mean=crops.reshape(T, -1, 3).mean(axis=1, dtype=np.float32),
-    ), last_box, clip_box
+        video_id=video_id, clip_index=clip_index, first_frame=first,
+        frames=crop_and_resize(frames, crops, cfg.size),
+        ppg=None if labels[0] is None else np.asarray(labels, dtype=np.float32),
+        face_fraction=found, boxes=crops, keyframe=crop(frames[middle], crops[middle]).copy(),
+        keyframe_index=first + middle, frame_size=tuple(int(v) for v in frames[0].shape[:2]),
+        rgb_mean=_skin_means(frames, region, track.roi), roi=track.roi)
 
 
-def _ppg_window(ppg: np.ndarray | None, first: int, T: int, video_id: str) -> np.ndarray | None:
-    if ppg is None:
-        return None
-    if len(ppg) < first + T:
-        raise DatasetError(f"{video_id}: the ground truth has {len(ppg)} samples but the video has at "
-                           f"least {first + T} frames (expected one PPG sample per frame)")
-    return np.asarray(ppg[first:first + T], dtype=np.float32)
+
+def record_clips(record, cfg: ClipConfig = ClipConfig()) -> Iterator[Clip]:
+    """The clips of a dataset video (data_catalog.VideoRecord): its frames at its nominal rate, its labels."""
+    return iter_clips(with_times(record.frames(), record.fps), record.ppg(), cfg, record.video_id)
+
+
+def expected_clips(num_frames: int, source_fps: float, cfg: ClipConfig) -> int:
+    """How many clips `iter_clips` cuts from a constant-rate video (for progress bars)."""
+    return len(clip_starts(resampled_count(num_frames, source_fps, cfg.fps), cfg.clip_frames))

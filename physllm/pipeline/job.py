@@ -39,7 +39,7 @@ import numpy as np
 from physllm.data_catalog import canonical_name, get_dataset, scan
 from physllm.data_catalog.record import VideoRecord
 from physllm.errors import DatasetError, PhysllmError, VideoError
-from physllm.pipeline.clips import Clip, ClipConfig, iter_clips
+from physllm.pipeline.clips import Clip, ClipConfig, expected_clips, record_clips
 from physllm.progress import console, make_progress
 from physllm.shards.cache import Cache, file_sha256, open_cache
 from physllm.shards.manifest import source_fingerprint
@@ -118,17 +118,14 @@ def resolve_backbone(cfg: PrecomputeConfig) -> Path:
 
 def decode_video(record: VideoRecord, clip_cfg: ClipConfig, batch_size: int) -> Iterator[dict]:
     """A streaming task: one video → its parts {video_id, fps, part, last, clips: list[Clip], error}."""
-    head = {"video_id": record.video_id, "fps": record.fps}
+    head = {"video_id": record.video_id, "fps": clip_cfg.fps or record.fps}
     part, clips = 0, []
     try:
-        for clip in iter_clips(record.frames(), record.ppg(), clip_cfg, record.video_id):
+        for clip in record_clips(record, clip_cfg):
             clips.append(clip)
             if len(clips) == batch_size:
                 yield head | {"part": part, "last": False, "clips": clips, "error": ""}
                 part, clips = part + 1, []
-        if part == 0 and not clips:
-            raise VideoError(f"{record.path}: no whole clip of {clip_cfg.clip_frames} frames "
-                             f"(the video holds {record.num_frames})")
         error = ""
     except Exception as exc:  # noqa: BLE001 -- any failure fails this video only, with its reason
         error, clips = f"{type(exc).__name__}: {exc}", []
@@ -186,20 +183,23 @@ class _VideoParts:
         return self.num_parts is not None and self.parts_seen == self.num_parts
 
 
-def identity_columns(record: VideoRecord) -> dict:
+def identity_columns(record: VideoRecord, clip_cfg: ClipConfig) -> dict:
+    """The columns every clip of a video shares. `fps` is the clips' rate (the video is resampled
+    to it); the source's own rate is kept in the metadata."""
     return {"dataset": record.dataset, "subject": record.subject, "session": record.session,
-            "video_id": record.video_id, "fps": record.fps, "hr": record.hr_bpm,
-            "metadata": json.dumps(record.metadata, sort_keys=True)}
+            "video_id": record.video_id, "fps": clip_cfg.fps or record.fps, "hr": record.hr_bpm,
+            "metadata": json.dumps(record.metadata | {"source_fps": round(record.fps, 3)}, sort_keys=True)}
 
 
-def finish_video(cache: Cache, record: VideoRecord, parts: _VideoParts, file_metadata: dict) -> str:
+def finish_video(cache: Cache, record: VideoRecord, parts: _VideoParts, file_metadata: dict,
+                 clip_cfg: ClipConfig) -> str:
     """Write the shard, or record the failure; returns the failure reason ('' when done)."""
     if parts.error:
         console.print(f"[yellow]warning:[/yellow] {record.video_id} skipped: {parts.error}",
                       highlight=False, soft_wrap=True)
         record_failure(cache, record.video_id, parts.error)
         return parts.error
-    identity = identity_columns(record)
+    identity = identity_columns(record, clip_cfg)
     rows = sorted((identity | row for row in parts.rows), key=lambda r: r["clip_index"])
     write_video_shard(cache, record.video_id, rows, file_metadata, source_fingerprint(record.path))
     return ""
@@ -280,7 +280,7 @@ def _run_ray_job(cfg: PrecomputeConfig, backbone: Path, cache: Cache, pending: l
     max_decoders = max(1, int(cluster_cpus - resources["num_cpus"] * num_workers))
     by_id = {r.video_id: r for r in pending}
     videos: dict[str, _VideoParts] = {}
-    total_clips = sum(r.num_frames // cfg.clips.clip_frames for r in pending)
+    total_clips = sum(expected_clips(r.num_frames, r.fps, cfg.clips) for r in pending)
     clips_done, first = 0, _Tally()
     with make_progress(TextColumn("{task.fields[rate]}")) as progress:
         video_task = progress.add_task("videos", total=len(pending), rate="")
@@ -297,7 +297,8 @@ def _run_ray_job(cfg: PrecomputeConfig, backbone: Path, cache: Cache, pending: l
             progress.update(clip_task, advance=len(part["rows"]),
                             rate=f"{clips_done / (time.time() - started):.2f} clips/s")
             if parts.complete():
-                finish_video(cache, by_id[part["video_id"]], videos.pop(part["video_id"]), file_metadata)
+                finish_video(cache, by_id[part["video_id"]], videos.pop(part["video_id"]), file_metadata,
+                             cfg.clips)
                 progress.advance(video_task)
     return first._replace(clips=clips_done)
 

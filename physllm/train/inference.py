@@ -61,9 +61,9 @@ class Predictions:
     def loss(self) -> float:
         return self.loss_sum / self.clips if self.clips else float("nan")
 
-    def joined(self) -> dict[str, np.ndarray]:
+    def joined(self, keep_tail: bool = True) -> dict[str, np.ndarray]:
         """video id → the clip outputs joined in frame order (T_video,), DiffNormalized domain."""
-        return {v: join_clips(self.first_frames[v], self.waves[v]) for v in self.waves}
+        return {v: join_clips(self.first_frames[v], self.waves[v], keep_tail) for v in self.waves}
 
 
 @torch.no_grad()
@@ -92,12 +92,13 @@ def predict_videos(model: PhysLLM, stream: ClipStream, device: torch.device,
 
 def evaluate_predictions(shard_set: ShardSet, video_ids: Sequence[str], predictions: Predictions,
                          baselines: Sequence[str] = (), window_seconds: float | None = None,
-                         ) -> tuple[EvaluationReport, list[VideoSignals]]:
+                         toolbox: bool = False) -> tuple[EvaluationReport, list[VideoSignals]]:
     """The field's per-video (or per-window) evaluation of PhysLLM's joined outputs, PhysNet
-    alone and baselines."""
-    signals = signals_from_shards(shard_set, list(video_ids), predictions.joined(), list(baselines))
+    alone and baselines; `toolbox`: rPPG-Toolbox's convention (tails dropped, power-of-two FFT)."""
+    signals = signals_from_shards(shard_set, list(video_ids), predictions.joined(not toolbox),
+                                  list(baselines), keep_tail=not toolbox)
     labels = scenario_labels(sorted({c.dataset for c in shard_set.caches}))
-    return evaluate_videos(signals, window_seconds, scenarios=labels), signals
+    return evaluate_videos(signals, window_seconds, scenarios=labels, toolbox=toolbox), signals
 
 
 def mae_of(report: EvaluationReport, method: str) -> float:
@@ -130,12 +131,15 @@ def evaluate_checkpoint(checkpoint: str | Path, shard_paths: Sequence[str | Path
                         protocol: str | None = None,
                         baselines: Sequence[str] = ("green", "chrom", "pos"),
                         out: str | Path | None = None, split: str = "test",
-                        device: str = "auto", window_seconds: float | None = None) -> EvaluationReport:
+                        device: str = "auto", window_seconds: float | None = None,
+                        toolbox: bool = False) -> EvaluationReport:
     """Evaluate a trained checkpoint on a split of the shards; print the table; write files.
 
     `protocol` defaults to the one the checkpoint was trained with, else the intra-dataset
     protocol of the shards' one dataset. `window_seconds` evaluates non-overlapping windows of
-    that length (rPPG-Toolbox's EVALUATION_WINDOW) instead of whole videos. With `out`:
+    that length (rPPG-Toolbox's EVALUATION_WINDOW) instead of whole videos; `toolbox` reads HR
+    as rPPG-Toolbox does (each video's overlapping last clip dropped, power-of-two FFT bins), for
+    numbers comparable with papers. With `out`:
     report.json, per_video.csv, metrics.csv, bland_altman_<method>.png and waveforms/<video>.png.
     """
     from physllm.model.checkpoint import load_trainable, read_config
@@ -156,7 +160,8 @@ def evaluate_checkpoint(checkpoint: str | Path, shard_paths: Sequence[str | Path
     model = load_trainable(checkpoint, device=torch_device)
     stream = ClipStream(shard_set, video_ids, model.tokenize_cues, EVAL_BATCH_SIZE, shuffle=False)
     predictions = predict_videos(model, stream, torch_device, f"evaluating {len(video_ids)} videos")
-    report, signals = evaluate_predictions(shard_set, video_ids, predictions, baselines, window_seconds)
+    report, signals = evaluate_predictions(shard_set, video_ids, predictions, baselines, window_seconds,
+                                           toolbox)
     print_table(report)  # the result: stdout (progress and logs go to stderr)
     if out is not None:
         write_evaluation_files(report, signals, Path(out))

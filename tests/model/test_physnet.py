@@ -138,14 +138,14 @@ def test_ubfc_checkpoint_finds_the_pulse_of_an_easy_rendered_video(tmp_path):
     """Issue #3: on an easy synthetic video (bright, still, clean) through the pipeline's own
     crop, the UBFC-rPPG checkpoint's FFT heart rate is the truth's, in phase with the PPG."""
     from physllm.data_catalog.synthetic import SynthConfig, scan, write_synthetic_dataset
-    from physllm.pipeline.clips import ClipConfig, iter_clips
+    from physllm.pipeline.clips import ClipConfig, record_clips
     from physllm.pulse import hr_fft, to_pulse
 
     model = load_physnet(needs_weights("UBFC-rPPG_PhysNet_DiffNormalized.pth"))
     # subject 1 is easy with a light skin tone; 18 s → 4 clips of 128 frames, 3.5-bpm FFT bins
     write_synthetic_dataset(tmp_path, SynthConfig(num_subjects=1, seconds=18.0, easy_fraction=1.0))
     (record,) = scan(tmp_path)
-    clips = list(iter_clips(record.frames(), record.ppg(), ClipConfig(), record.video_id))
+    clips = list(record_clips(record, ClipConfig()))
     x = diff_normalize_frames(np.concatenate([c.frames for c in clips]))  # (N·T, 72, 72, 3)
     x = torch.from_numpy(np.stack(np.split(x, len(clips)))).permute(0, 4, 1, 2, 3)  # (N, 3, T, H, W)
     with torch.no_grad():

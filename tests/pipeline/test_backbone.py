@@ -37,7 +37,7 @@ def test_trained_checkpoint_loads_with_its_provenance(synthetic_root, tmp_path):
     path = train_backbone(records, tmp_path / "bb.pth", TINY_TRAINING, log=lambda _: None)
     load_physnet(path)  # the toolbox's keys under "state_dict"
     saved = torch.load(path, weights_only=True)
-    assert saved["physllm"]["videos"] == [records[0].video_id] and saved["physllm"]["clips"] == 2
+    assert saved["physllm"]["videos"] == [records[0].video_id] and saved["physllm"]["clips"] == 3
 
 
 def test_default_backbone_is_trained_once_then_reused(synthetic_root, tmp_path, monkeypatch):

@@ -1,12 +1,14 @@
-"""Face boxes and streaming clips (pipeline/face.py, pipeline/clips.py) on the synthetic videos."""
+"""Streaming clips (pipeline/clips.py): resampling, regions of interest, the overlapping tail."""
 
 import numpy as np
 import pytest
 
 from physllm.data_catalog import scan
 from physllm.errors import DatasetError, VideoError
-from physllm.pipeline.clips import ClipConfig, iter_clips
-from physllm.pipeline.face import FaceConfig, detect_face, enlarge_box, median_box, steady_box
+from physllm.pipeline.clips import ClipConfig, clip_starts, expected_clips, iter_clips, record_clips
+from physllm.pipeline.face import crop, inner_face
+from physllm.pipeline.resample import with_times
+from physllm.pipeline.roi import skin_mean
 
 
 @pytest.fixture(scope="module")
@@ -14,42 +16,35 @@ def record(synthetic_root):
     return scan("synthetic", synthetic_root)[0]  # subject1: easy (still, bright)
 
 
-def test_enlarge_box_is_the_toolbox_1_5x_about_the_centre_and_clipped():
-    assert enlarge_box((40, 40, 20, 20), 1.5, (100, 100)) == (35, 35, 30, 30)
-    assert enlarge_box((0, 90, 20, 20), 1.5, (100, 100)) == (0, 85, 25, 15)  # clipped left, bottom
+def test_clip_starts_add_one_clip_ending_on_the_last_frame():
+    assert clip_starts(300, 128) == [0, 128, 172]
+    assert clip_starts(256, 128) == [0, 128]
+    assert clip_starts(100, 128) == []
 
 
-def test_median_box_ignores_a_minority_outlier():
-    assert median_box([(10, 10, 50, 50), (12, 10, 50, 52), (200, 0, 5, 5)]) == (12, 10, 50, 50)
-
-
-def test_a_clip_keeps_the_previous_crop_unless_the_face_moved():
-    previous = (100, 50, 100, 100)
-    assert steady_box((102, 49, 101, 100), previous, 0.05) == previous  # Haar jitter: held
-    assert steady_box((110, 50, 100, 100), previous, 0.05) == (110, 50, 100, 100)  # moved 10%
-    assert steady_box((102, 49, 101, 100), None, 0.05) == (102, 49, 101, 100)  # the first clip
-
-
-def test_detects_the_rendered_face_and_nothing_in_noise(record):
-    frame = next(record.frames())
-    x, y, w, h = detect_face(frame, FaceConfig())
-    assert 0 < w < frame.shape[1] and 0 < h <= frame.shape[0]
-    noise = np.random.default_rng(0).integers(0, 255, frame.shape, dtype=np.uint8)
-    assert detect_face(noise, FaceConfig()) is None
-
-
-def test_clips_are_non_overlapping_windows_with_the_tail_dropped(record):
+def test_every_frame_is_in_a_clip_the_last_one_overlapping(record):
     ppg = record.ppg()
-    clips = list(iter_clips(record.frames(), ppg, ClipConfig(), record.video_id))
-    assert len(clips) == record.num_frames // 128 == 2
+    clips = list(record_clips(record))
+    assert [c.first_frame for c in clips] == [0, 128, 172] == clip_starts(record.num_frames, 128)
+    assert len(clips) == expected_clips(record.num_frames, record.fps, ClipConfig())
     for k, clip in enumerate(clips):
-        assert (clip.clip_index, clip.first_frame, clip.keyframe_index) == (k, 128 * k, 128 * k + 64)
+        first = clip.first_frame
+        assert (clip.clip_index, clip.keyframe_index) == (k, first + 64)
         assert clip.frames.shape == (128, 72, 72, 3) and clip.frames.dtype == np.uint8
-        np.testing.assert_array_equal(clip.ppg, ppg[128 * k:128 * (k + 1)].astype(np.float32))
-        assert clip.face_fraction == 1.0
+        np.testing.assert_array_equal(clip.ppg, ppg[first:first + 128].astype(np.float32))
+        assert clip.face_fraction == 1.0 and clip.roi == "face"
         assert clip.boxes.shape == (128, 4) and clip.frame_size == (120, 160)
         assert clip.keyframe.shape[2] == 3 and clip.keyframe.shape[0] > 20
-        np.testing.assert_allclose(clip.rgb_mean, clip.frames.reshape(128, -1, 3).mean(axis=1), rtol=1e-5)
+
+
+def test_the_classic_methods_read_the_inner_face_not_the_crop(record):
+    frame = next(record.frames())
+    clip = next(record_clips(record, ClipConfig(face=ClipConfig().face)))
+    x, y, w, h = clip.boxes[0]
+    face = (x + w / 6, y + h / 6, w / 1.5, h / 1.5)  # the 1.5x crop box back to the face box
+    expected = skin_mean(crop(frame, inner_face(tuple(round(v) for v in face), frame.shape[:2])))
+    np.testing.assert_allclose(clip.rgb_mean[0], expected, atol=2.0)
+    assert np.abs(clip.rgb_mean[0] - clip.frames[0].reshape(-1, 3).mean(0)).max() > 2.0
 
 
 def test_iter_clips_streams_one_clip_at_a_time(record):
@@ -61,25 +56,67 @@ def test_iter_clips_streams_one_clip_at_a_time(record):
             consumed += 1
             yield frame
 
-    clips = iter_clips(counting(record.frames()), None, ClipConfig(), record.video_id)
+    clips = iter_clips(with_times(counting(record.frames()), record.fps), None, ClipConfig(), record.video_id)
     first = next(clips)
     assert consumed == 128 and first.ppg is None  # unlabelled video: the `predict` path
+
+
+def test_a_15_fps_video_is_read_at_30(record):
+    frames = list(record.frames())[::2]  # 150 frames of 15 fps: 10 s
+    clips = list(iter_clips(with_times(frames, 15.0), np.arange(150.0), ClipConfig(), "v15"))
+    assert [c.first_frame for c in clips] == [0, 128, 171]  # 299 frames at 30 fps
+    np.testing.assert_allclose(clips[0].ppg[:5], [0, 0.5, 1, 1.5, 2])
 
 
 def test_a_face_lost_keeps_the_last_box_and_is_counted(record):
     frames = list(record.frames())[:256]
     frames[128:] = [np.full_like(f, 127) for f in frames[128:]]  # the face vanishes in clip 2
-    first, second = iter_clips(iter(frames), None, ClipConfig(), "v")
+    first, second = iter_clips(with_times(frames, 30.0), None, ClipConfig(), "v")
     assert first.face_fraction == 1.0 and second.face_fraction == 0.0
     assert (second.boxes == first.boxes[-1]).all()
 
 
-def test_a_video_without_any_face_is_reported(record):
+def test_a_video_without_face_or_skin_is_reported():
     frames = [np.full((120, 160, 3), 90, np.uint8)] * 256
-    with pytest.raises(VideoError, match="no face"):
-        list(iter_clips(iter(frames), None, ClipConfig(), "blank"))
+    with pytest.raises(VideoError, match="no face found"):
+        list(iter_clips(with_times(frames, 30.0), None, ClipConfig(), "blank"))
+
+
+def skin_video(seconds=6.0, fps=30.0, bpm=72.0):
+    """A cheek crop: skin whose red and green pulse at `bpm`, plus sensor noise."""
+    t = np.arange(int(seconds * fps)) / fps
+    rng = np.random.default_rng(0)
+    base = np.array([190.0, 130.0, 110.0])
+    pulse = np.sin(2 * np.pi * bpm / 60 * t)
+    return [np.clip(base + p * np.array([0.8, 1.2, 0.4]) + rng.normal(0, 1, (60, 80, 3)), 0, 255).astype(np.uint8)
+            for p in pulse]
+
+
+@pytest.mark.parametrize("roi", ["none", "auto"])
+def test_a_skin_only_crop_is_read_whole(roi):
+    clips = list(iter_clips(with_times(skin_video(), 30.0), None, ClipConfig(roi=roi), "cheek"))
+    assert [c.roi for c in clips] == ["none", "none"] and clips[0].face_fraction == 1.0
+    assert (clips[0].boxes == [0, 0, 80, 60]).all()
+
+
+def test_roi_face_refuses_a_skin_only_crop():
+    with pytest.raises(VideoError, match="pass --roi none"):
+        list(iter_clips(with_times(skin_video(), 30.0), None, ClipConfig(roi="face"), "cheek"))
+
+
+def test_a_video_shorter_than_a_clip_is_refused(record):
+    frames = list(record.frames())[:100]
+    with pytest.raises(VideoError, match="shorter than one 128-frame clip"):
+        list(iter_clips(with_times(frames, 30.0), None, ClipConfig(), "short"))
 
 
 def test_a_ppg_shorter_than_the_video_is_a_dataset_error(record):
     with pytest.raises(DatasetError, match="ground truth has 200 samples"):
-        list(iter_clips(record.frames(), record.ppg()[:200], ClipConfig(), record.video_id))
+        list(iter_clips(with_times(record.frames(), 30.0), record.ppg()[:200], ClipConfig(), record.video_id))
+
+
+def test_unknown_roi_is_refused():
+    from physllm.errors import PhysllmError
+
+    with pytest.raises(PhysllmError, match="unknown region of interest 'cheeks'"):
+        ClipConfig(roi="cheeks")

@@ -1,5 +1,6 @@
 """The precompute job end to end on Ray (pipeline/job.py): shards, cache keys, failures, resume."""
 
+import json
 import os
 import shutil
 import signal
@@ -19,7 +20,7 @@ from physllm.cli import app
 from physllm.data_catalog import scan
 from physllm.model.physnet import PhysNet, feature_shapes
 from physllm.pipeline.backbone import BackboneRunner
-from physllm.pipeline.clips import ClipConfig, iter_clips
+from physllm.pipeline.clips import ClipConfig, record_clips
 from physllm.pipeline.face import FaceConfig
 from physllm.pipeline.job import PrecomputeConfig, cue_settings, run_precompute
 from physllm.shards.cache import cache_key, load_cache
@@ -57,13 +58,15 @@ def shard_rows(cache_path: Path) -> dict:
 def test_end_to_end_writes_every_video_with_the_shard_schema(full_run, synthetic_root, backbone):
     cfg, summary = full_run
     records = scan("synthetic", synthetic_root)
-    assert (summary.videos_done, summary.videos_failed, summary.clips) == (4, 0, 8)
+    assert (summary.videos_done, summary.videos_failed, summary.clips) == (4, 0, 12)  # 3 clips a video: the last overlapping
     shards = open_shards(summary.path)
     table = shards.read_video(records[0].video_id)
     assert table.schema.remove_metadata() == shard_schema(128, feature_shapes(128))
-    assert table.column("clip_index").to_pylist() == [0, 1]
+    assert table.column("clip_index").to_pylist() == [0, 1, 2]
+    assert table.column("first_frame").to_pylist() == [0, 128, 172]  # the last clip ends on frame 299
+    assert json.loads(table.column("metadata")[0].as_py())["source_fps"] == 30.0
     # the cues are PhysNet's output on exactly the clips iter_clips cuts
-    clips = list(iter_clips(records[0].frames(), records[0].ppg(), ClipConfig(), records[0].video_id))
+    clips = list(record_clips(records[0], ClipConfig()))
     expected = BackboneRunner(backbone).run(np.stack([c.frames for c in clips]))
     np.testing.assert_allclose(table.column("backbone_wave").combine_chunks().to_numpy_ndarray(),
                                expected.wave, rtol=1e-4, atol=1e-5)
@@ -77,7 +80,7 @@ def test_a_second_identical_run_computes_nothing_and_starts_no_ray_job(full_run,
     monkeypatch.setattr("physllm.pipeline.job._run_ray_job",
                         lambda *a, **k: pytest.fail("a cached run started the Ray job"))
     again = run_precompute(replace(cfg, batch_size=4, num_backbone_workers=2))  # not in the key
-    assert (again.path, again.computed_videos, again.clips) == (first.path, 0, 8)
+    assert (again.path, again.computed_videos, again.clips) == (first.path, 0, 12)
 
 
 def test_cue_changing_settings_make_a_new_key_and_scheduling_settings_do_not(full_run, backbone, tmp_path):
@@ -162,8 +165,8 @@ def test_end_to_end_with_the_tiny_llava_describer(full_run, tiny_llava_dir, tmp_
     cfg, fast = full_run
     summary = run_precompute(replace(cfg, cache_root=tmp_path, describer="llava",
                                      describer_model=str(tiny_llava_dir)))
-    assert summary.key != fast.key and (summary.videos_done, summary.clips) == (4, 8)
+    assert summary.key != fast.key and (summary.videos_done, summary.clips) == (4, 12)
     settings = load_cache(summary.path).settings
     assert settings["describer"]["name"] == "llava"
     descriptions = open_shards(summary.path).read_video("synthetic/subject1/vid").column("description")
-    assert len(descriptions) == 2 and all(isinstance(d, str) for d in descriptions.to_pylist())
+    assert len(descriptions) == 3 and all(isinstance(d, str) for d in descriptions.to_pylist())
