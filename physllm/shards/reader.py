@@ -21,9 +21,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from physllm.errors import CacheError
-from physllm.shards.cache import find_caches, load_cache
+from physllm.shards.cache import file_sha256, find_caches, load_cache
 from physllm.shards.schema import (SCHEMA_VERSION, clip_frames, decode_file_metadata,
                                    feature_shapes)
+
+SHA256_MISMATCH = "its sha256 is not the one the manifest recorded when it was written"
 
 
 @dataclass(frozen=True)
@@ -80,6 +82,18 @@ class ShardSet:
             raise CacheError(f"video {video_id!r} is not among the finished videos of "
                              f"{', '.join(str(c.path) for c in self.caches)}")
         return self._videos[video_id]
+
+    def verify(self, video_ids: Iterable[str] | None = None) -> None:
+        """Check the shards of `video_ids` (default: all) against their manifest sha256 before
+        any work starts, so that a run is refused up front rather than part way through; the
+        reads check again, for a shard damaged while a run goes on."""
+        for ref in [self.video(v) for v in (self._videos if video_ids is None else video_ids)]:
+            try:
+                matches = file_sha256(ref.shard) == ref.sha256
+            except OSError as error:
+                raise CacheError(damaged_message(ref.shard, f"unreadable: {error.strerror or error}")) from None
+            if not matches:
+                raise CacheError(damaged_message(ref.shard, SHA256_MISMATCH))
 
     def iter_batches(self, video_ids: Iterable[str] | None = None,
                      columns: Sequence[str] | None = None,
@@ -162,8 +176,7 @@ def open_verified(ref: VideoRef) -> pq.ParquetFile:
     except OSError as error:
         raise CacheError(damaged_message(ref.shard, f"unreadable: {error.strerror or error}")) from None
     if hashlib.sha256(data).hexdigest() != ref.sha256:
-        raise CacheError(damaged_message(ref.shard, "its sha256 is not the one the manifest "
-                                                    "recorded when it was written"))
+        raise CacheError(damaged_message(ref.shard, SHA256_MISMATCH))
     try:
         return pq.ParquetFile(pa.BufferReader(data), page_checksum_verification=True)
     except (OSError, pa.ArrowException) as error:
