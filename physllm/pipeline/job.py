@@ -102,8 +102,13 @@ def cue_settings(cfg: PrecomputeConfig, backbone: Path, describer_provenance: di
 
 
 def check_backbone_file(path: str | Path) -> Path:
+    """The backbone's path once PhysNet loads from it here, so that a bad file is refused
+    before Ray starts rather than inside every worker."""
     if not Path(path).is_file():
         raise PhysllmError(f"{path}: backbone checkpoint not found (expected a PhysNet .pth)")
+    from physllm.model.physnet import load_physnet
+
+    load_physnet(path)
     return Path(path)
 
 
