@@ -131,8 +131,9 @@ def _read_state_dict(path: Path, map_location) -> Mapping[str, torch.Tensor]:
                               f"names other objects, or is no pickle at all: refused, nothing "
                               f"in it was run); expected a PhysNet state_dict .pth") from None
     except (RuntimeError, EOFError, ValueError, OSError) as exc:
+        first_line = (str(exc).splitlines() or [""])[0]
         raise CheckpointError(f"{path}: not a PyTorch checkpoint that loads with weights_only=True "
-                              f"({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})") from None
+                              f"({type(exc).__name__}: {first_line})") from None
     # physllm's own backbone training saves {"state_dict": ..., "physllm": provenance}
     if isinstance(obj, Mapping) and isinstance(obj.get("state_dict"), Mapping):
         obj = obj["state_dict"]

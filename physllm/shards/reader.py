@@ -13,6 +13,7 @@ holds one video's shard at a time, never the dataset.
 from __future__ import annotations
 
 import hashlib
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence
@@ -88,12 +89,9 @@ class ShardSet:
         any work starts, so that a run is refused up front rather than part way through; the
         reads check again, for a shard damaged while a run goes on."""
         for ref in [self.video(v) for v in (self._videos if video_ids is None else video_ids)]:
-            try:
-                matches = file_sha256(ref.shard) == ref.sha256
-            except OSError as error:
-                raise CacheError(damaged_message(ref.shard, f"unreadable: {error.strerror or error}")) from None
-            if not matches:
-                raise CacheError(damaged_message(ref.shard, SHA256_MISMATCH))
+            with refused_if_damaged(ref.shard):
+                if file_sha256(ref.shard) != ref.sha256:
+                    raise CacheError(damaged_message(ref.shard, SHA256_MISMATCH))
 
     def iter_batches(self, video_ids: Iterable[str] | None = None,
                      columns: Sequence[str] | None = None,
@@ -103,18 +101,13 @@ class ShardSet:
         refs = [self.video(v) for v in (self._videos if video_ids is None else video_ids)]
         columns = self._check_columns(columns)
         for ref in refs:
-            parquet = open_verified(ref)
-            try:
-                yield from parquet.iter_batches(batch_size=batch_size, columns=columns)
-            except (OSError, pa.ArrowException) as error:  # a page whose checksum fails
-                raise CacheError(damaged_message(ref.shard, str(error))) from None
+            with refused_if_damaged(ref.shard):
+                yield from open_verified(ref).iter_batches(batch_size=batch_size, columns=columns)
 
     def read_video(self, video_id: str, columns: Sequence[str] | None = None) -> pa.Table:
         ref = self.video(video_id)
-        try:
+        with refused_if_damaged(ref.shard):
             return open_verified(ref).read(columns=self._check_columns(columns))
-        except (OSError, pa.ArrowException) as error:
-            raise CacheError(damaged_message(ref.shard, str(error))) from None
 
     def _check_columns(self, columns: Sequence[str] | None) -> list[str] | None:
         if columns is None:
@@ -171,16 +164,21 @@ def open_verified(ref: VideoRef) -> pq.ParquetFile:
     Hashing the very bytes that are parsed leaves no gap between the check and the read. It
     costs one sha256 pass per shard per read (README, "Figures measured here").
     """
-    try:
+    with refused_if_damaged(ref.shard):
         data = ref.shard.read_bytes()
-    except OSError as error:
-        raise CacheError(damaged_message(ref.shard, f"unreadable: {error.strerror or error}")) from None
-    if hashlib.sha256(data).hexdigest() != ref.sha256:
-        raise CacheError(damaged_message(ref.shard, SHA256_MISMATCH))
-    try:
+        if hashlib.sha256(data).hexdigest() != ref.sha256:
+            raise CacheError(damaged_message(ref.shard, SHA256_MISMATCH))
         return pq.ParquetFile(pa.BufferReader(data), page_checksum_verification=True)
+
+
+@contextmanager
+def refused_if_damaged(shard: Path) -> Iterator[None]:
+    """An I/O or Arrow error while reading `shard` (gone, unreadable, a page whose checksum
+    fails) becomes the CacheError of a damaged shard."""
+    try:
+        yield
     except (OSError, pa.ArrowException) as error:
-        raise CacheError(damaged_message(ref.shard, str(error))) from None
+        raise CacheError(damaged_message(shard, str(error))) from None
 
 
 def damaged_message(shard: Path, problem: str) -> str:
