@@ -1,6 +1,7 @@
 """`physllm predict` over malformed inputs: each refused with exit 2 and a line naming the path
-or option, no traceback, no code run from a pickle; a bad video in a batch does not stop the
-good one, and files already in --out are kept."""
+or option, no traceback, no code run from a pickle, and files already in --out kept. The bad
+videos run as one batch with a good one (`video_batch`): each gets its own error line and the
+good video's prediction is still written."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ from tests.fixtures.bad_inputs import (BadFiles, TinyRun, assert_kept, assert_re
 @dataclass
 class Inputs:
     good: Path  # a 10 s synthetic video whose prediction must still be written
-    checkpoint: Path  # a copy of the tiny checkpoint, free to damage
+    checkpoint: Path | None  # a copy of the tiny checkpoint, free to damage (option rows)
     out: Path  # holds an earlier prediction, which a refused command must keep
     bad: BadFiles
     tmp: Path
@@ -58,7 +59,7 @@ def replace_file(target: Path, source: Path) -> Path:
     return target
 
 
-# Video rows: inputs → (the bad source, phrases); it runs in a batch before the good video.
+# Video rows: inputs → (the bad source, phrases its error line holds).
 VIDEO_CASES = {
     "missing file": lambda i: (i.bad.missing, [i.bad.missing]),
     "empty file": lambda i: (i.bad.empty_file, [i.bad.empty_file]),
@@ -114,14 +115,33 @@ def predict(*args) -> object:
     return CliRunner().invoke(app, ["predict", *(str(a) for a in args)])
 
 
-@pytest.mark.parametrize("case", VIDEO_CASES)
-def test_predict_reports_a_bad_video_and_still_runs_the_good_one(case, inputs):
-    bad, phrases = VIDEO_CASES[case](inputs)
-    before = snapshot(inputs.out)
-    result = predict(bad, inputs.good, "--baseline", "pos", "--out", inputs.out)
-    assert_refused(result, 2, *phrases)
-    assert (inputs.out / "vid.json").is_file()  # the good video of the batch still ran
+@pytest.fixture(scope="module")
+def video_batch(tmp_path_factory, good_video, bad_files: BadFiles) -> tuple[list[str], dict, Path]:
+    """One `predict` of every bad video then the good one: its error lines, the rows' bad
+    sources and phrases, and the --out folder."""
+    tmp = tmp_path_factory.mktemp("fuzz_predict_batch")
+    out = tmp / "out"
+    out.mkdir()
+    (out / "earlier.json").write_text('{"an": "earlier prediction"}')
+    inputs = Inputs(good_video, None, out, bad_files, tmp)
+    rows = {case: make(inputs) for case, make in VIDEO_CASES.items()}
+    before = snapshot(out)
+    result = predict(*(bad for bad, _ in rows.values()), good_video, "--baseline", "pos", "--out", out)
+    assert_refused(result, 2)
     assert_kept(before)
+    errors = [" ".join(line.split()) for line in result.output.splitlines() if line.startswith("error:")]
+    assert len(errors) == len(rows), errors  # one line per bad video
+    return errors, rows, out
+
+
+@pytest.mark.parametrize("case", VIDEO_CASES)
+def test_predict_reports_a_bad_video_and_still_runs_the_good_one(case, video_batch):
+    errors, rows, out = video_batch
+    bad, phrases = rows[case]
+    [line] = [e for e in errors if e.startswith(f"error: {bad}:")]
+    for phrase in phrases:
+        assert str(phrase) in line, line
+    assert (out / "vid.json").is_file()  # the good video of the batch still ran
 
 
 @pytest.mark.parametrize("case", OPTION_CASES)
