@@ -495,7 +495,7 @@ def print_batch(result: BatchResult) -> None:
         console.print(f"wrote {paths['json']}, {paths['windows'].name}, {paths['waveform'].name}, "
                       f"{paths['figure'].name}")
     for source, reason in result.failures:
-        console.print(f"[bold red]error:[/bold red] {reason}", highlight=False)
+        console.print(f"[bold red]error:[/bold red] {reason}", highlight=False, soft_wrap=True)
 
 
 def _verdict(video: WindowEstimate) -> str:

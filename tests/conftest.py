@@ -12,4 +12,5 @@ pytest_plugins = [
     "tests.fixtures.tiny_models",
     "tests.fixtures.synthetic_data",
     "tests.fixtures.tiny_llava",
+    "tests.fixtures.bad_inputs",
 ]

@@ -6,6 +6,7 @@
 """
 
 import json
+import pickle
 from pathlib import Path
 
 import torch
@@ -46,13 +47,15 @@ def read_config(directory: Path) -> PhysLLMConfig:
         raise CheckpointError(f"{directory} is not a PhysLLM checkpoint: expected {CONFIG_FILE} in it")
     try:
         config = json.loads(path.read_text())
+        if not isinstance(config, dict):
+            raise PhysllmError(f"expected a JSON object, got {type(config).__name__}")
         # settings that came after a checkpoint was saved: it was trained the way the model was then
         config.setdefault("head", "flatten")
         config.setdefault("bypass", False)
         config.setdefault("va", {}).setdefault("base", "deepest")
         return PhysLLMConfig.from_dict(config)
-    except (json.JSONDecodeError, PhysllmError) as err:
-        raise CheckpointError(f"{path} is not a PhysLLM config: {err}") from err
+    except (ValueError, PhysllmError) as err:  # ValueError: not JSON, or not UTF-8 text
+        raise CheckpointError(f"{path} is not a PhysLLM config: {err}") from None
 
 
 def load_adapters(model: PhysLLM, path: Path) -> None:
@@ -79,8 +82,12 @@ def load_adapters(model: PhysLLM, path: Path) -> None:
 def load_lora(model: PhysLLM, directory: Path) -> None:
     try:
         state = load_peft_weights(str(directory), device="cpu")
-    except (OSError, ValueError) as err:
-        raise CheckpointError(f"cannot read the LoRA adapter in {directory}: {err}") from err
+    except (OSError, ValueError, SafetensorError) as err:
+        raise CheckpointError(f"cannot read the LoRA adapter in {directory}: {err}") from None
+    except pickle.UnpicklingError:  # peft's pickled fallback, adapter_model.bin, read weights_only
+        raise CheckpointError(f"cannot read the LoRA adapter in {directory}: its adapter_model.bin "
+                              f"holds more than tensors (refused, not run); expected the "
+                              f"adapter_model.safetensors that `physllm train` writes") from None
     expected = {n for n, _ in model.llm.named_parameters() if "lora_" in n}
     try:
         result = set_peft_model_state_dict(model.llm, state)

@@ -126,9 +126,14 @@ def diff_normalize_frames(frames: np.ndarray) -> np.ndarray:
 def _read_state_dict(path: Path, map_location) -> Mapping[str, torch.Tensor]:
     try:
         obj = torch.load(path, map_location=map_location, weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, OSError) as exc:
-        raise CheckpointError(f"{path}: not a PyTorch checkpoint that loads with "
-                              f"weights_only=True ({type(exc).__name__}: {exc})") from exc
+    except pickle.UnpicklingError:  # torch's own text would advise weights_only=False: never
+        raise CheckpointError(f"{path}: not a PyTorch checkpoint of tensors alone (its pickle "
+                              f"names other objects, or is no pickle at all: refused, nothing "
+                              f"in it was run); expected a PhysNet state_dict .pth") from None
+    except (RuntimeError, EOFError, ValueError, OSError) as exc:
+        first_line = (str(exc).splitlines() or [""])[0]
+        raise CheckpointError(f"{path}: not a PyTorch checkpoint that loads with weights_only=True "
+                              f"({type(exc).__name__}: {first_line})") from None
     # physllm's own backbone training saves {"state_dict": ..., "physllm": provenance}
     if isinstance(obj, Mapping) and isinstance(obj.get("state_dict"), Mapping):
         obj = obj["state_dict"]

@@ -14,6 +14,8 @@ is complete without a shuffle. A video that fails to decode (or whose ground tru
 sends its reason in its last part; the driver records it in the manifest and the others go on
 (rPPG-Toolbox silently lost videos, DATASETS.md). The driver alone writes shards and the
 manifest: one writer, atomic files (shards/writer.py), so a kill at any instant resumes cleanly.
+A done video whose shard no longer matches its manifest entry (missing, or another sha256:
+damaged on disk or in a copy) is computed again, as is one whose source video changed.
 
 Why not Ray Data (the first version used it): on a 2-core machine its executor added ~2 s of
 start-up and ~4-9 s between a worker finishing a part and the driver seeing it, and its flat_map
@@ -41,7 +43,7 @@ from physllm.data_catalog.record import VideoRecord
 from physllm.errors import DatasetError, PhysllmError, VideoError
 from physllm.pipeline.clips import Clip, ClipConfig, expected_clips, record_clips
 from physllm.progress import console, make_progress
-from physllm.shards.cache import Cache, file_sha256, open_cache
+from physllm.shards.cache import Cache, damaged_videos, file_sha256, open_cache
 from physllm.shards.manifest import source_fingerprint
 from physllm.shards.schema import SCHEMA_VERSION
 from physllm.shards.writer import record_failure, write_video_shard
@@ -100,8 +102,13 @@ def cue_settings(cfg: PrecomputeConfig, backbone: Path, describer_provenance: di
 
 
 def check_backbone_file(path: str | Path) -> Path:
+    """The backbone's path once PhysNet loads from it here, so that a bad file is refused
+    before Ray starts rather than inside every worker."""
     if not Path(path).is_file():
         raise PhysllmError(f"{path}: backbone checkpoint not found (expected a PhysNet .pth)")
+    from physllm.model.physnet import load_physnet
+
+    load_physnet(path)
     return Path(path)
 
 
@@ -205,6 +212,17 @@ def finish_video(cache: Cache, record: VideoRecord, parts: _VideoParts, file_met
     return ""
 
 
+def recompute_damaged(cache: Cache, records: dict[str, VideoRecord], pending: list[str]) -> list[str]:
+    """The videos, done and not already pending, whose shard no longer matches the manifest
+    (missing, damaged or replaced): they are computed again, with a warning naming each."""
+    damaged = {vid: problem for vid, problem in damaged_videos(cache).items()
+               if vid in records and vid not in pending}
+    for video_id, problem in damaged.items():
+        console.print(f"[yellow]warning:[/yellow] {video_id}: {problem}; computing it again",
+                      highlight=False, soft_wrap=True)
+    return list(damaged)
+
+
 def run_precompute(cfg: PrecomputeConfig) -> CacheSummary:
     """Compute the cues of every pending video of `cfg.dataset` into its cache; see the module doc."""
     from physllm.pipeline.describers import make_describer
@@ -218,6 +236,7 @@ def run_precompute(cfg: PrecomputeConfig) -> CacheSummary:
     settings = cue_settings(cfg, backbone, provenance)
     cache = open_cache(cfg.cache_root, canonical_name(cfg.dataset), settings)
     pending = cache.manifest.pending({vid: source_fingerprint(r.path) for vid, r in records.items()})
+    pending += recompute_damaged(cache, records, pending)
     tally = _Tally()
     if pending:
         run_config = asdict(cfg) | {"backbone": str(backbone.resolve())}  # the file, not only its hash

@@ -251,10 +251,7 @@ def verify_cache(path: Path) -> VerifyReport:
         errors.append(f"{SETTINGS_NAME} hashes to {cache_key(cache.settings)}, not to the "
                       f"folder's key {cache.key} (edited by hand?)")
     done = cache.manifest.done()
-    for video_id, entry in done.items():
-        problem = _shard_problem(cache.shards_dir / entry["shard"], entry)
-        if problem:
-            errors.append(f"{video_id}: {problem}")
+    errors += [f"{video_id}: {problem}" for video_id, problem in damaged_videos(cache).items()]
     listed = {e["shard"] for e in done.values()}
     for file in sorted(cache.path.rglob("*")):
         if file.name.endswith(".tmp"):
@@ -264,6 +261,14 @@ def verify_cache(path: Path) -> VerifyReport:
             warnings.append(f"{file.relative_to(cache.path)}: not in the manifest (ignored "
                             f"by readers; the next precompute rewrites it)")
     return VerifyReport(cache.path, len(done), errors, warnings)
+
+
+def damaged_videos(cache: Cache) -> dict[str, str]:
+    """The done videos whose shard no longer matches its manifest entry, with the problem:
+    precompute recomputes them, `cache verify` reports them. Reads every shard once."""
+    problems = {vid: _shard_problem(cache.shards_dir / e["shard"], e)
+                for vid, e in cache.manifest.done().items()}
+    return {vid: problem for vid, problem in problems.items() if problem}
 
 
 def _shard_problem(shard: Path, entry: dict) -> str | None:

@@ -22,7 +22,9 @@ from physllm.shards.manifest import fsync_dir
 from physllm.shards.schema import (FILE_METADATA_FIELDS, METADATA_PREFIX, SCHEMA_VERSION,
                                    encode_file_metadata, rows_to_table, schema_for_rows)
 
-ROW_GROUP_SIZE = 32  # clips per row group: a reader holds one group at a time (~3 MB at T=128)
+ROW_GROUP_SIZE = 32  # clips per row group: a reader decodes one group at a time (~3 MB at T=128)
+# Each page carries its CRC-32 (Parquet's PageHeader.crc), which reader.py verifies as it reads:
+# the file says by itself which page is damaged, to any Parquet reader that checks it.
 CALLER_METADATA = tuple(f for f in FILE_METADATA_FIELDS if f not in ("schema_version", "version"))
 
 
@@ -59,7 +61,7 @@ def write_video_shard(cache: Cache, video_id: str, rows: Sequence[dict],
     path = cache.shard_path(video_id)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     with open(tmp, "wb") as f:
-        pq.write_table(table, f, row_group_size=ROW_GROUP_SIZE)
+        pq.write_table(table, f, row_group_size=ROW_GROUP_SIZE, write_page_checksum=True)
         f.flush()
         os.fsync(f.fileno())
     os.replace(tmp, path)

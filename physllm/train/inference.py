@@ -113,7 +113,13 @@ def mae_of(report: EvaluationReport, method: str) -> float:
 def read_training_info(checkpoint: Path) -> dict:
     """The training.json written beside a checkpoint ({} for a checkpoint saved without one)."""
     path = Path(checkpoint) / TRAINING_FILE
-    return json.loads(path.read_text()) if path.is_file() else {}
+    if not path.is_file():
+        return {}
+    try:
+        return json.loads(path.read_text())
+    except ValueError as error:  # not JSON, or not UTF-8 text
+        raise CheckpointError(f"{path}: not the JSON training record `physllm train` writes "
+                              f"({error})") from None
 
 
 def check_model_fits_shards(model_cfg: PhysLLMConfig, shard_set: ShardSet, checkpoint: Path) -> None:

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import math
+import pickle
 import shutil
 import time
 from dataclasses import asdict, dataclass, field, fields
@@ -122,7 +123,7 @@ def read_config_file(path: Path) -> dict:
         values = yaml.safe_load(Path(path).read_text())
     except FileNotFoundError:
         raise PhysllmError(f"{path}: no such config file") from None
-    except yaml.YAMLError as error:
+    except (yaml.YAMLError, UnicodeDecodeError) as error:
         raise PhysllmError(f"{path}: not valid YAML or JSON ({error})") from None
     if not isinstance(values, dict):
         raise PhysllmError(f"{path}: expected a mapping of training settings, got {type(values).__name__}")
@@ -163,13 +164,14 @@ def model_config_for(cfg: TrainConfig, shard_set: ShardSet) -> PhysLLMConfig:
 
 
 def open_training_data(cfg: TrainConfig) -> tuple[ShardSet, Splits]:
-    """The shards and the protocol's split of their videos; a split with no training video
-    is the user's mistake."""
+    """The shards and the protocol's split of their videos, their shards checked whole; a split
+    with no training video is the user's mistake."""
     shard_set = open_shards([Path(p) for p in cfg.shards])
     splits = split_videos(shard_set, cfg.protocol)
     if not splits.train:
         raise PhysllmError(f"protocol {splits.protocol!r} leaves no training videos in "
                            f"{', '.join(map(str, cfg.shards))}; pass more videos or another protocol")
+    shard_set.verify(splits.train + splits.val)
     return shard_set, splits
 
 
@@ -388,7 +390,13 @@ class TrainRecipe:
         self._check_same_caches(last)
         load_adapters(self.model, last / ADAPTERS_FILE)
         load_lora(self.model, last / LORA_DIR)
-        state = torch.load(last / STATE_FILE, map_location="cpu", weights_only=True)
+        try:  # weights_only: tensors and plain containers, never code a pickle names
+            state = torch.load(last / STATE_FILE, map_location="cpu", weights_only=True)
+        except (pickle.UnpicklingError, RuntimeError, EOFError) as error:
+            raise CheckpointError(f"cannot resume: {last / STATE_FILE} is not a training state "
+                                  f"(torch.load with weights_only refused it: "
+                                  f"{type(error).__name__}); expected the file an earlier run "
+                                  f"with --out {self.out} wrote") from None
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
         self.epoch, self.step_in_epoch = state["epoch"], state["step_in_epoch"]

@@ -23,7 +23,7 @@ from physllm.pipeline.backbone import BackboneRunner
 from physllm.pipeline.clips import ClipConfig, record_clips
 from physllm.pipeline.face import FaceConfig
 from physllm.pipeline.job import PrecomputeConfig, cue_settings, run_precompute
-from physllm.shards.cache import cache_key, load_cache
+from physllm.shards.cache import cache_key, load_cache, verify_cache
 from physllm.shards.reader import open_shards
 from physllm.shards.schema import shard_schema
 
@@ -81,6 +81,27 @@ def test_a_second_identical_run_computes_nothing_and_starts_no_ray_job(full_run,
                         lambda *a, **k: pytest.fail("a cached run started the Ray job"))
     again = run_precompute(replace(cfg, batch_size=4, num_backbone_workers=2))  # not in the key
     assert (again.path, again.computed_videos, again.clips) == (first.path, 0, 12)
+
+
+def test_a_shard_that_no_longer_matches_its_manifest_is_computed_again(full_run, tmp_path, capsys):
+    cfg, first = full_run
+    cache_root = tmp_path / "cache"
+    shutil.copytree(cfg.cache_root, cache_root)
+    cache = load_cache(cache_root / first.path.relative_to(cfg.cache_root))
+    flipped, removed = [cache.shards_dir / e["shard"] for e in cache.manifest.done().values()][:2]
+    data = bytearray(flipped.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    flipped.write_bytes(bytes(data))
+    removed.unlink()
+    again = run_precompute(replace(cfg, cache_root=cache_root))
+    assert again.computed_videos == 2 and again.videos_done == 4
+    warned = " ".join(capsys.readouterr().err.split())
+    assert f"{flipped} does not match its recorded sha256" in warned and f"{removed} is missing" in warned
+    assert verify_cache(again.path).ok
+    recomputed, reference = shard_rows(again.path), shard_rows(first.path)
+    assert recomputed.keys() == reference.keys()
+    for key, wave in reference.items():
+        np.testing.assert_allclose(recomputed[key], wave, rtol=1e-4, atol=1e-5)
 
 
 def test_cue_changing_settings_make_a_new_key_and_scheduling_settings_do_not(full_run, backbone, tmp_path):

@@ -2,6 +2,7 @@ import os
 from pathlib import Path
 
 import numpy as np
+import pyarrow.parquet as pq
 import pytest
 
 import physllm
@@ -9,6 +10,7 @@ from physllm.errors import CacheError
 from physllm.shards import (Manifest, open_cache, open_shards, to_numpy, verify_cache,
                             write_video_shard)
 from physllm.shards import writer
+from physllm.shards.cache import file_sha256
 from physllm.shards.schema import SCHEMA_VERSION
 
 
@@ -120,3 +122,38 @@ def test_writer_refuses_rows_of_another_video(filled_cache, make_rows, file_meta
     with pytest.raises(ValueError, match="passed as the shard of"):
         write_video_shard(filled_cache, "synthetic/x/y", make_rows("synthetic/a/b", 1),
                           file_metadata)
+
+
+def flip_byte_in_column(shard: Path, column: str) -> None:
+    """Flip one byte in the middle of `column`'s pages in the first row group."""
+    chunk = pq.ParquetFile(shard).metadata.row_group(0).column(
+        pq.read_schema(shard).get_field_index(column))
+    offset = (chunk.dictionary_page_offset or chunk.data_page_offset) + chunk.total_compressed_size // 2
+    data = bytearray(shard.read_bytes())
+    data[offset] ^= 0xFF
+    shard.write_bytes(bytes(data))
+
+
+def test_a_damaged_shard_is_refused_naming_it_and_the_verify_advice(filled_cache):
+    shards = open_shards([filled_cache.path])  # opening reads footers only: still whole
+    damaged = shards.video("synthetic/subject1/s1").shard
+    flip_byte_in_column(damaged, "feat_s1")
+    for read in (lambda: list(shards.iter_batches()),
+                 lambda: shards.read_video("synthetic/subject1/s1")):
+        with pytest.raises(CacheError) as error:
+            read()
+        assert str(damaged) in str(error.value)
+        assert "sha256" in str(error.value) and "physllm cache verify" in str(error.value)
+    assert shards.read_video("synthetic/subject2/s1").num_rows == 2  # the others still read
+
+
+def test_page_checksums_are_written_and_checked_on_every_read(filled_cache):
+    """A flip the manifest's sha256 cannot see (recorded after the damage) is still refused."""
+    damaged = filled_cache.shards_dir / filled_cache.manifest.done()["synthetic/subject1/s1"]["shard"]
+    flip_byte_in_column(damaged, "backbone_wave")
+    entry = filled_cache.manifest.done()["synthetic/subject1/s1"]
+    entry["sha256"] = file_sha256(damaged)
+    filled_cache.manifest.save()
+    with pytest.raises(CacheError, match="CRC|checksum") as error:
+        list(open_shards([filled_cache.path]).iter_batches(columns=["backbone_wave"]))
+    assert str(damaged) in str(error.value)
