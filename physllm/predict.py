@@ -1,4 +1,4 @@
-"""Heart rate from a person's own, unlabelled video: `physllm predict` (issue #6).
+"""Heart rate from a person's own, unlabelled video: `physllm predict`.
 
 The video goes through the same code as `precompute` (`pipeline.clips.iter_clips`: Haar face
 crop, 128-frame clips) and then either a trained PhysLLM (frozen PhysNet + describer + stats
@@ -34,7 +34,7 @@ from physllm.pipeline.clips import Clip, ClipConfig, iter_clips
 
 @dataclass(frozen=True)
 class PredictConfig:
-    window_s: float = 10.0  # issue #6: HR over a sliding 10 s window…
+    window_s: float = 10.0  # HR over a sliding 10 s window…
     step_s: float = 1.0  # …every second
     min_snr_db: float = 0.0  # a peak with less power than the rest of the band is not a pulse
     min_face_fraction: float = 0.5  # a window needs a face in at least half of its detections

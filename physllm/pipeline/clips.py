@@ -2,7 +2,7 @@
 
 rPPG-Toolbox's convention (`BaseLoader.chunk`): non-overlapping windows of 128 frames, the tail
 dropped, ground truth cut into the same windows. Unlike the toolbox, which loads a whole video
-before cropping (its out-of-memory pitfall, DATASETS.md), frames are consumed from an iterator
+before cropping (its out-of-memory pitfall, docs/FACTS.md), frames are consumed from an iterator
 and at most one clip of full frames is held at a time: the clip's median face box (face.py) is
 only known once its last frame has arrived.
 """

@@ -4,7 +4,7 @@ rPPG-Toolbox (`dataset/data_loader/BaseLoader.py`, `face_detection` / `crop_face
 `haarcascade_frontalface_default.xml` with `minNeighbors=3`, keeps the widest face, enlarges the
 box by LARGE_BOX_COEF = 1.5 around its top-left-anchored centre, optionally takes the median box
 over a chunk, crops and resizes to 72x72 with `cv2.INTER_AREA`. Where it finds no face it
-silently crops the full frame (DATASETS.md, "pitfalls"). Here a frame without a face keeps the
+silently crops the full frame (docs/FACTS.md, "pitfalls"). Here a frame without a face keeps the
 last good box and is *counted*, so each clip carries its `face_fraction`, and a video with no face
 at all is reported by the caller (pipeline.clips / pipeline.job).
 """

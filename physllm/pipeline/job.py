@@ -1,6 +1,6 @@
 """`physllm precompute`: the Ray job that turns a dataset into a shard cache of cues.
 
-Shape (../shared/DESIGN.md, "pipeline"), on Ray core:
+Shape (docs/ARCHITECTURE.md, "pipeline/"), on Ray core:
 
     pending videos ─decode tasks (streaming: frames → face crops → clips, in parts of `batch_size` clips)─►
     CueWorker actors (PhysNet → describer → stats; loaded once each) ─► driver: one shard per video
@@ -12,7 +12,7 @@ flight, not by a video or the dataset. One part is `batch_size` clips of one vid
 batches anyway, and a part says whether it is the video's last, so the driver knows when a video
 is complete without a shuffle. A video that fails to decode (or whose ground truth does not fit)
 sends its reason in its last part; the driver records it in the manifest and the others go on
-(rPPG-Toolbox silently lost videos, DATASETS.md). The driver alone writes shards and the
+(rPPG-Toolbox silently lost videos, docs/FACTS.md, "pitfalls"). The driver alone writes shards and the
 manifest: one writer, atomic files (shards/writer.py), so a kill at any instant resumes cleanly.
 
 Why not Ray Data (the first version used it): on a 2-core machine its executor added ~2 s of
