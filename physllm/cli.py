@@ -251,7 +251,7 @@ def train(
 ) -> None:
     """Train PhysLLM's adapters and LoRA on precomputed shards (`physllm precompute`)."""
     from physllm.train.trainer import resolve_train_config
-    from physllm.train.trainer import train as run_training
+    from physllm.train.run import train as run_training
 
     cfg = resolve_train_config(config, shards=[str(s) for s in shards] if shards else None,
                                protocol=protocol, llm=llm, out=str(out) if out else None,
@@ -275,7 +275,7 @@ def evaluate(
     window_seconds: Optional[float] = typer.Option(None, min=1.0, help="HR per non-overlapping window of this length (rPPG-Toolbox's EVALUATION_WINDOW) instead of per whole video."),
 ) -> None:
     """Evaluate a checkpoint on a split as rPPG-Toolbox does: per-video HR, MAE/RMSE/MAPE/r/SNR."""
-    from physllm.train.inference import evaluate_checkpoint
+    from physllm.evaluate import evaluate_checkpoint
 
     names = [b.strip() for b in baselines.split(",") if b.strip()]
     evaluate_checkpoint(checkpoint, shards, protocol, names, out, split=split, device=device,

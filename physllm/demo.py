@@ -87,7 +87,7 @@ def training_config(cfg: DemoConfig, cache_path: Path, cache_key: str) -> "Train
 
 
 def train_model(cfg: DemoConfig, cache_path: Path, cache_key: str) -> Path:
-    from physllm.train.trainer import train
+    from physllm.train.run import train
 
     result = train(training_config(cfg, cache_path, cache_key))
     if result.best_checkpoint is None:
@@ -104,7 +104,7 @@ class DemoResult:
 
 def run_demo(cfg: DemoConfig = DemoConfig()) -> DemoResult:
     """Run the four stages; return the evaluation report and where the checkpoint and cache are."""
-    from physllm.train.inference import evaluate_checkpoint
+    from physllm.evaluate import evaluate_checkpoint
 
     start = time.perf_counter()
     if cfg.backbone is not None:  # before minutes of rendering, not after

@@ -4,7 +4,7 @@ A torchtune-style recipe (`TrainRecipe`: setup / train / save_checkpoint / clean
 function, `train(cfg) -> TrainResult`. The frozen PhysNet, the describer and the stats ran
 once in precompute; here only shards are read (never a video, never Ray workers or LLaVA).
 
-Hyper-parameters follow the authors' code (Alex036225/PhysLLM, see ../shared/DESIGN.md,
+Hyper-parameters follow the authors' code (Alex036225/PhysLLM, see docs/FACTS.md,
 "Reference hyper-parameters"): lr 1e-4 with LoRA at lr/5, weight decay 5e-5, batch 8,
 30 epochs, MSE on per-sample z-scored prediction and label (optionally, ours, plus a spectral
 term on the heart-rate band: train/loss.py). AdamW, the cosine schedule with
@@ -446,12 +446,8 @@ def _tensorboard_writer(out: Path):
     return SummaryWriter(str(out / "tensorboard"))
 
 
-def train(cfg: TrainConfig) -> TrainResult:
-    """Train PhysLLM on cached cues; several Ray Train workers when cfg.num_workers > 1."""
-    if cfg.num_workers > 1:
-        from physllm.train.distributed import train_distributed
-
-        return train_distributed(cfg)
+def train_one_process(cfg: TrainConfig) -> TrainResult:
+    """Train PhysLLM on cached cues in this process (train/run.py picks this or Ray Train)."""
     recipe = TrainRecipe(cfg)
     recipe.setup()
     try:
