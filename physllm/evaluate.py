@@ -8,6 +8,7 @@ MAPE, Pearson r and SNR (docs/FACTS.md, "rPPG-Toolbox").
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
@@ -20,6 +21,21 @@ from physllm.train.data import ClipStream, split_videos
 from physllm.train.inference import evaluate_predictions, predict_videos, read_training_info, resolve_device
 
 EVAL_BATCH_SIZE = 16  # no gradients: twice the training batch fits in the same memory
+
+
+@dataclass
+class EvaluateConfig:
+    checkpoint: Path  # a trained checkpoint folder (<train out>/best)
+    shards: list[Path]  # cache folders (or folders of caches)
+    protocol: str | None = None  # split protocol; None: the one the checkpoint was trained with
+    split: str = "test"  # which part of the protocol: train, val or test
+    baselines: list[str] = field(default_factory=lambda: ["green", "chrom", "pos"])  # beside PhysLLM and PhysNet
+    out: Path = Path("physllm-eval")  # report.json, CSVs, Bland-Altman and waveform PNGs
+    device: str = "auto"  # auto, cpu or cuda
+    # HR per non-overlapping window of this many seconds (rPPG-Toolbox's EVALUATION_WINDOW);
+    # None: per whole video
+    window_s: float | None = None
+    RANGES = {"window_s": ">= 1"}  # valid values (physllm/config.py)
 
 
 def check_model_fits_shards(model_cfg: PhysLLMConfig, shard_set: ShardSet, checkpoint: Path) -> None:

@@ -40,6 +40,9 @@ class PredictConfig:
     min_face_fraction: float = 0.5  # a window needs a face in at least half of its detections
     confidence_scale_db: float = 3.0  # SNR → confidence: a logistic centred on `min_snr_db`
     batch_clips: int = 8  # clips per model batch (the authors' batch size)
+    # valid values: a setting outside them is refused with its range (physllm/config.py)
+    RANGES = {"window_s": "> 0", "step_s": "> 0", "min_face_fraction": "[0, 1]",
+              "confidence_scale_db": "> 0", "batch_clips": ">= 1"}
 
 
 @dataclass(frozen=True)

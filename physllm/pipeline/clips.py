@@ -23,6 +23,8 @@ class ClipConfig:
     clip_frames: int = 128  # rPPG-Toolbox CHUNK_LENGTH, what its PhysNet checkpoints were trained on
     size: int = 72  # rPPG-Toolbox RESIZE H=W=72, likewise
     face: FaceConfig = field(default_factory=FaceConfig)
+    # valid values: a setting outside them is refused with its range (physllm/config.py)
+    RANGES = {"clip_frames": ">= 4", "size": ">= 8"}
 
 
 @dataclass

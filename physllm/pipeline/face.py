@@ -36,6 +36,9 @@ class FaceConfig:
     # of the box width (ours): a 1-2 px jitter of the Haar box between clips steps the crop's
     # mean colour, which the classic methods and the joined waveform read as a broadband spike.
     hold_fraction: float = 0.05
+    # valid values: a setting outside them is refused with its range (physllm/config.py)
+    RANGES = {"detect_every": ">= 1", "box_scale": "> 0", "min_neighbors": ">= 0", "detect_width": ">= 24",
+              "hold_fraction": ">= 0"}
 
 
 @lru_cache(maxsize=None)

@@ -65,6 +65,9 @@ class PrecomputeConfig:
     num_gpus_per_worker: float = 0.0  # > 0 asks Ray for GPUs; the models then run on CUDA
     decode_cpus: float = 0.5  # Ray CPUs a decoder claims; the workers share the rest of a CPU node
     address: str | None = None  # a Ray cluster; None: $RAY_ADDRESS, else a local instance
+    # valid values: a setting outside them is refused with its range (physllm/config.py)
+    RANGES = {"batch_size": ">= 1", "num_backbone_workers": ">= 1", "num_gpus_per_worker": ">= 0",
+              "decode_cpus": "> 0"}
 
 
 @dataclass

@@ -75,6 +75,11 @@ class TrainConfig:
     log_every: int = 10  # steps between metric lines
     num_workers: int = 1  # >1: data-parallel through Ray Train (train/distributed.py)
     use_gpu: bool = False  # Ray Train workers ask for one GPU each
+    # valid values: a setting outside them is refused with its range (physllm/config.py)
+    RANGES = {"epochs": ">= 1", "batch_size": ">= 1", "lr": "> 0", "lora_lr_ratio": ">= 0",
+              "weight_decay": ">= 0", "warmup_fraction": "[0, 1)", "min_lr_ratio": "[0, 1]",
+              "grad_clip": "> 0", "spectral_weight": ">= 0", "shuffle_buffer": ">= 1", "max_steps": ">= 1",
+              "checkpoint_every": ">= 1", "log_every": ">= 1", "num_workers": ">= 1"}
 
     @classmethod
     def from_dict(cls, values: dict) -> "TrainConfig":
@@ -112,28 +117,6 @@ class TrainResult:
     epochs_completed: int
     history: list[dict]  # one dict per epoch run in this call
     bad_clips: list[str]  # clips left out for nan/inf, with their identity
-
-
-def read_config_file(path: Path) -> dict:
-    """A YAML or JSON file of TrainConfig keys (flag names, '-' or '_' alike)."""
-    import yaml  # JSON is YAML too, so one parser reads both
-
-    try:
-        values = yaml.safe_load(Path(path).read_text())
-    except FileNotFoundError:
-        raise PhysllmError(f"{path}: no such config file") from None
-    except yaml.YAMLError as error:
-        raise PhysllmError(f"{path}: not valid YAML or JSON ({error})") from None
-    if not isinstance(values, dict):
-        raise PhysllmError(f"{path}: expected a mapping of training settings, got {type(values).__name__}")
-    return {str(k).replace("-", "_"): v for k, v in values.items()}
-
-
-def resolve_train_config(config_file: Path | None = None, **flags) -> TrainConfig:
-    """Defaults, then the config file, then the flags the user gave (None = not given)."""
-    values = read_config_file(config_file) if config_file else {}
-    values |= {k: v for k, v in flags.items() if v is not None}
-    return TrainConfig.from_dict(values)
 
 
 def cosine_with_warmup(warmup: int, total: int, min_ratio: float) -> Callable[[int], float]:

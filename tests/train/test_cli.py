@@ -116,4 +116,4 @@ def test_protocol_naming_a_dataset_with_no_cache(tmp_path, tiny_cache):
 def test_unknown_setting_in_the_config_file(tmp_path, tiny_cache):
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps({"learning_rate": 1e-3}))
-    fails_with(run("train", "--shards", tiny_cache, "--config", bad), "unknown training setting")
+    fails_with(run("train", "--shards", tiny_cache, "--config", bad), "unknown setting", "learning_rate")
