@@ -8,7 +8,6 @@ command; the flags given win over the file. Commands are built when they are cal
 `error: <message>` on stderr and exit code 2, never a traceback.
 """
 
-import dataclasses
 import inspect
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +22,8 @@ from physllm.errors import PhysllmError
 CONFIG_HELP = "A YAML or JSON file with the same keys as these options (sections nest); options given win."
 # Shorter spellings kept from earlier versions; each means the same in every command.
 ALIASES = {"window_s": ["--window", "--window-seconds"], "step_s": ["--step"], "min_snr_db": ["--min-snr"],
-           "num_subjects": ["--subjects"], "num_workers": ["--workers"]}
+           "num_subjects": ["--subjects"], "num_workers": ["--workers"],
+           "wait_timeout_s": ["--wait-timeout"]}
 
 
 class LazyCommand(NamedTuple):
@@ -82,7 +82,8 @@ def _parameter(option) -> inspect.Parameter:
     """The typer parameter of one config field: every flag defaults to None (= not given) and
     shows the dataclass's default instead."""
     tp = option.type
-    annotation = Optional[List[typing_arg(tp)]] if getattr(tp, "__origin__", None) is list else Optional[tp]
+    is_list = getattr(tp, "__origin__", None) is list
+    annotation = Optional[List[tp.__args__[0]]] if is_list else Optional[tp]  # a repeatable option
     help_text = option.help + (f" [range: {option.range}]" if option.range else "")
     name = option.key.replace(".", "__")
     if option.argument:
@@ -95,10 +96,6 @@ def _parameter(option) -> inspect.Parameter:
         default = typer.Option(None, option.flag, *ALIASES.get(option.key, []), help=help_text,
                                show_default=shown)
     return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotation)
-
-
-def typing_arg(list_type):
-    return list_type.__args__[0]
 
 
 def _split_commas(values):

@@ -170,7 +170,7 @@ def _coerce(tp, value, key: str):
     return value
 
 
-def build(cls, values: dict, prefix: str = "", inline: dict | None = None):
+def build(cls, values: dict, prefix: str = ""):
     """An instance of `cls` from nested `values` over its defaults: unknown keys, missing
     required ones and wrong types are the user's mistake, named with the option."""
     hints = typing.get_type_hints(cls)
@@ -228,7 +228,7 @@ def in_range(value: float, spec: str) -> bool:
     return above and below
 
 
-def check_ranges(cfg, prefix: str = "", inline: bool = False) -> None:
+def check_ranges(cfg, prefix: str = "") -> None:
     """Refuse the first field of `cfg` (nested configs too) outside its `RANGES` entry."""
     ranges = getattr(type(cfg), "RANGES", {})
     for f in dataclasses.fields(cfg):
