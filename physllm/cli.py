@@ -116,8 +116,8 @@ def build_command(name: str, options_cls, run: Callable, doc: str):
         flags = {}
         for option in options:
             value = kwargs[option.key.replace(".", "__")]
-            if isinstance(value, (list, tuple)):
-                value = _split_commas(value) or None
+            if isinstance(value, (list, tuple)):  # given: `--baselines ""` is an empty list
+                value = _split_commas(value)
             flags[option.key] = value
         run(resolve(options_cls, kwargs["config"], flags))
 

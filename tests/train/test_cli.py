@@ -64,7 +64,9 @@ def test_evaluate_per_window(trained, tiny_cache):
     report = json.loads((trained / "eval_windows" / "report.json").read_text())
     assert report["settings"]["window_seconds"] == 3.2
     with open(trained / "eval_windows" / "per_video.csv") as f:
-        rows = [r for r in csv.DictReader(f) if r["method"] == "physllm"]
+        every = list(csv.DictReader(f))
+    assert {r["method"] for r in every} == {"physllm", "physnet"}  # `--baselines ""`: none
+    rows = [r for r in every if r["method"] == "physllm"]
     assert sorted(r["window"] for r in rows) == ["0", "0", "1", "1"]
 
 
