@@ -316,7 +316,7 @@ def load_predict():
                                 default_factory=list)
         checkpoint: Optional[Path] = opt("A trained PhysLLM checkpoint folder (`physllm train`).", default=None)
         baseline: Optional[str] = opt("A classic method instead of a checkpoint: pos, chrom or green.", default=None)
-        out: Path = opt("Folder for the JSON, CSV and PNG outputs.", default=Path("physllm-predict"))
+        out: Path = opt("Folder for the JSON, CSV and PNG outputs.", default=Path("runs/predict"))
         fps: Optional[float] = opt("Frame rate, for a frame folder (or to override a file's header).", default=None)
         backbone: Optional[Path] = opt("PhysNet checkpoint, if not where training recorded it.", default=None)
         webcam_seconds: float = opt("Seconds to record from a webcam.", default=30.0)

@@ -30,7 +30,7 @@ class EvaluateConfig:
     protocol: str | None = None  # split protocol; None: the one the checkpoint was trained with
     split: str = "test"  # which part of the protocol: train, val or test
     baselines: list[str] = field(default_factory=lambda: ["green", "chrom", "pos"])  # beside PhysLLM and PhysNet
-    out: Path = Path("physllm-eval")  # report.json, CSVs, Bland-Altman and waveform PNGs
+    out: Path = Path("runs/evaluate")  # report.json, CSVs, Bland-Altman and waveform PNGs
     device: str = "auto"  # auto, cpu or cuda
     # HR per non-overlapping window of this many seconds (rPPG-Toolbox's EVALUATION_WINDOW);
     # None: per whole video
