@@ -1,5 +1,5 @@
 """Heart-rate accuracy on held-out synthetic subjects: PhysLLM against GREEN, CHROM, POS and the
-frozen PhysNet alone, on the same videos (issue #5).
+frozen PhysNet alone, on the same videos.
 
 Runs the demo's four stages (render, backbone + cue cache, train, evaluate) on a larger
 synthetic set, so the test split holds enough hard scenarios (dim light, flicker, light steps,
@@ -20,7 +20,7 @@ import argparse
 from pathlib import Path
 
 from physllm.demo import DemoConfig, run_demo
-from physllm.train.inference import evaluate_checkpoint
+from physllm.evaluate import evaluate_checkpoint
 
 
 def main() -> None:

@@ -1,6 +1,6 @@
 """How well each released rPPG-Toolbox PhysNet finds the heart rate on easy synthetic videos.
 
-GitHub issue #3: render easy videos (bright, still, low noise, light compression), run them
+Render easy videos (bright, still, low noise, light compression), run them
 through the pipeline's own clip path (Haar crop, 1.5× box, 72×72, 128-frame clips), DiffNormalize
 (over the whole video as the toolbox does, or per clip as a streaming pipeline must), run every
 checkpoint, join the clips, integrate + detrend + band-pass, FFT heart rate; compare with the

@@ -1,91 +1,145 @@
-"""The `physllm` command line (typer). Thin: parse, then call one function of the package.
+"""The `physllm` command line (typer). Thin: resolve the command's config, then call one function.
 
-Every command's docstring is its `--help`. A `PhysllmError` raised anywhere below becomes
+Each command's options are generated from its config dataclass (`physllm.config`): one flag per
+field, nested sections as dotted flags (`--clips.face.detect-every`), the default and the valid
+range shown from the dataclass, and `--config FILE` (YAML or JSON, the same keys) on every
+command; the flags given win over the file. Commands are built when they are called, so that
+`physllm --help` does not import torch. A `PhysllmError` raised anywhere below becomes
 `error: <message>` on stderr and exit code 2, never a traceback.
 """
 
-from __future__ import annotations
-
+import inspect
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import List, Optional
+from typing import Callable, List, NamedTuple, Optional
 
+import click
 import typer
 from typer.core import TyperGroup
 
 from physllm.errors import PhysllmError
 
-
-class _UserErrorsExit2(TyperGroup):
-    """Turns a user's mistake (PhysllmError) into one clear line and exit code 2."""
-
-    def invoke(self, ctx):
-        try:
-            return super().invoke(ctx)
-        except PhysllmError as error:
-            from physllm.progress import console
-
-            console.print(f"[bold red]error:[/bold red] {error}", highlight=False, soft_wrap=True)
-            raise typer.Exit(2) from None
+CONFIG_HELP = "A YAML or JSON file with the same keys as these options (sections nest); options given win."
+# Shorter spellings kept from earlier versions; each means the same in every command.
+ALIASES = {"window_s": ["--window", "--window-seconds"], "step_s": ["--step"], "clips.roi": ["--roi"],
+           "num_subjects": ["--subjects"], "num_workers": ["--workers"],
+           "wait_timeout_s": ["--wait-timeout"]}
 
 
-app = typer.Typer(cls=_UserErrorsExit2, no_args_is_help=True, add_completion=False,
-                  pretty_exceptions_show_locals=False,
-                  help="Pulse and heart rate from facial video (PhysLLM, ICLR 2026).")
-datasets_app = typer.Typer(no_args_is_help=True, help="The dataset catalog: layouts, checks, synthetic data.")
-cache_app = typer.Typer(no_args_is_help=True, help="Inspect and verify precomputed shard caches.")
-backbone_app = typer.Typer(no_args_is_help=True, help="Train or inspect the frozen PhysNet backbone.")
-app.add_typer(datasets_app, name="datasets")
-app.add_typer(cache_app, name="cache")
-app.add_typer(backbone_app, name="backbone")
+class LazyCommand(NamedTuple):
+    """A command built on first use: `load()` returns (options dataclass, run(options), help)."""
+
+    short_help: str
+    load: Callable[[], tuple]
 
 
-# ---------------------------------------------------------------- datasets
+def lazy_group(commands: dict[str, LazyCommand], catch_errors: bool = False) -> type:
+    """A typer group whose commands in `commands` are generated only when asked for."""
+
+    class Group(TyperGroup):
+        built: dict = {}  # name → the generated command, once asked for
+
+        def list_commands(self, ctx):
+            return sorted({*super().list_commands(ctx), *commands})
+
+        def resolve_command(self, ctx, args):
+            name = args[0] if args else None
+            if name in commands and name not in self.built:  # about to run: build it for real
+                self.built[name] = build_command(name, *commands[name].load())
+            return super().resolve_command(ctx, args)
+
+        def get_command(self, ctx, name):
+            """The built command, or (for a help listing) a stand-in that imports nothing."""
+            if name not in commands:
+                return super().get_command(ctx, name)
+            short = commands[name].short_help
+            return self.built.get(name) or click.Command(name, help=short, short_help=short)
+
+        def invoke(self, ctx):
+            if not catch_errors:
+                return super().invoke(ctx)
+            try:
+                return super().invoke(ctx)
+            except PhysllmError as error:  # a user's mistake: one clear line and exit code 2
+                from physllm.progress import console
+
+                console.print(f"[bold red]error:[/bold red] {error}", highlight=False, soft_wrap=True)
+                raise typer.Exit(2) from None
+
+    return Group
 
 
-@datasets_app.command("list")
-def datasets_list() -> None:
-    """Show every dataset with its expected on-disk layout and citation."""
-    from physllm.data_catalog.describe import print_dataset_list
-
-    print_dataset_list()
+# ---------------------------------------------------------------- generating a command
 
 
-@datasets_app.command("check")
-def datasets_check(
-    dataset: str = typer.Option(..., help="Dataset name (see `physllm datasets list`)."),
-    root: Path = typer.Option(..., help="The dataset's root folder, in its published layout."),
-) -> None:
-    """Validate a dataset folder and print what it holds (subjects, sessions, minutes, fps, GT rate)."""
-    from physllm.data_catalog.describe import print_dataset_check
-
-    print_dataset_check(dataset, root)
+def _show(value) -> str:
+    if isinstance(value, (list, tuple)):
+        return ", ".join(map(str, value)) or "none"
+    return "none" if value is None else str(value)
 
 
-@datasets_app.command("synth")
-def datasets_synth(
-    out: Path = typer.Option(..., help="Folder to write the synthetic dataset to (UBFC-rPPG layout)."),
-    subjects: int = typer.Option(12, help="Number of rendered subjects (one video each)."),
-    seconds: float = typer.Option(30.0, help="Length of each video in seconds."),
-    seed: int = typer.Option(0, help="Random seed: the same seed writes the same dataset."),
-    width: int = typer.Option(320, help="Frame width in pixels (MMPD's full set: 320)."),
-    height: int = typer.Option(240, help="Frame height in pixels (MMPD's full set: 240)."),
-    easy_fraction: float = typer.Option(1 / 3, help="Share of easy videos (still, bright, clean); the rest are hard."),
-    workers: int = typer.Option(1, help="Processes rendering subjects in parallel (same files either way)."),
-) -> None:
-    """Render the synthetic dataset: faces whose skin colour carries a known pulse."""
-    from physllm.data_catalog.synthetic import SynthConfig, write_synthetic_dataset
+def _parameter(option) -> inspect.Parameter:
+    """The typer parameter of one config field: every flag defaults to None (= not given) and
+    shows the dataclass's default instead."""
+    tp = option.type
+    is_list = getattr(tp, "__origin__", None) is list
+    annotation = Optional[List[tp.__args__[0]]] if is_list else Optional[tp]  # a repeatable option
+    help_text = option.help + (f" [range: {option.range}]" if option.range else "")
+    name = option.key.replace(".", "__")
+    if option.argument:
+        default = typer.Argument(None, help=help_text, show_default=False)
+    elif tp is bool:
+        flag = option.flag
+        default = typer.Option(None, f"{flag}/--no-{flag[2:]}", help=help_text, show_default=_show(option.default))
+    else:
+        shown = "required" if option.required else _show(option.default)
+        default = typer.Option(None, option.flag, *ALIASES.get(option.key, []), help=help_text,
+                               show_default=shown)
+    return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotation)
 
-    cfg = SynthConfig(num_subjects=subjects, seconds=seconds, seed=seed, width=width, height=height,
-                      easy_fraction=easy_fraction)
-    write_synthetic_dataset(out, cfg, workers=workers)
-    typer.echo(f"wrote synthetic dataset to {out}")
+
+def _split_commas(values):
+    """A list option may be repeated or comma-separated: `--baselines pos,chrom`."""
+    return [part.strip() for value in values for part in str(value).split(",") if part.strip()]
 
 
-# ---------------------------------------------------------------- cache
+def build_command(name: str, options_cls, run: Callable, doc: str):
+    """A click command for `options_cls` (via typer): its fields as flags, plus --config."""
+    from physllm.config import options_of, resolve
 
-CACHE_ROOT_OPTION = typer.Option(
-    Path("physllm-cache"), "--cache-root", envvar="PHYSLLM_CACHE",
-    help="Folder holding the caches (<root>/<dataset>/<key>/); default $PHYSLLM_CACHE or ./physllm-cache.")
+    options = [o for o in options_of(options_cls) if o.on_command_line]
+    params = [_parameter(o) for o in options]
+    params.append(inspect.Parameter("config", inspect.Parameter.KEYWORD_ONLY, annotation=Optional[Path],
+                                    default=typer.Option(None, "--config", help=CONFIG_HELP)))
+
+    def callback(**kwargs):
+        flags = {}
+        for option in options:
+            value = kwargs[option.key.replace(".", "__")]
+            if isinstance(value, (list, tuple)):  # given: `--baselines ""` is an empty list
+                value = _split_commas(value)
+            flags[option.key] = value
+        run(resolve(options_cls, kwargs["config"], flags))
+
+    callback.__signature__ = inspect.Signature(params)
+    callback.__doc__ = doc
+    single = typer.Typer(add_completion=False)
+    single.command(name)(callback)
+    return typer.main.get_command(single)
+
+
+def arg(help_text: str, **kwargs):
+    """A positional argument field of a command's options."""
+    return field(metadata={"help": help_text, "argument": True}, **kwargs)
+
+
+def opt(help_text: str, **kwargs):
+    return field(metadata={"help": help_text}, **kwargs)
+
+
+def inline(cls, help_text: str = ""):
+    """A config whose fields are this command's own flags (no section prefix)."""
+    return field(default_factory=cls, metadata={"inline": True, "help": help_text})
 
 
 def _stdout():
@@ -97,194 +151,266 @@ def _stdout():
     return console
 
 
-@cache_app.command("ls")
-def cache_ls(cache_root: Path = CACHE_ROOT_OPTION) -> None:
-    """List every cache: dataset, key, videos done/failed, clips, size, created, backbone, describer."""
-    from physllm.shards.cache import print_cache_list
-
-    print_cache_list(cache_root, _stdout())
+# ---------------------------------------------------------------- datasets
 
 
-@cache_app.command("info")
-def cache_info(
-    key: str = typer.Argument(..., help="A cache key, or a unique prefix of one."),
-    cache_root: Path = CACHE_ROOT_OPTION,
-) -> None:
-    """Show one cache: its settings, counts, size and the reason each failed video failed."""
-    from physllm.shards.cache import print_cache_info
+def load_datasets_check():
+    @dataclass
+    class DatasetsCheck:
+        dataset: str = opt("Dataset name (see `physllm datasets list`).")
+        root: Path = opt("The dataset's root folder, in its published layout.")
 
-    print_cache_info(cache_root, key, _stdout())
+    def run(o):
+        from physllm.data_catalog.describe import print_dataset_check
+
+        print_dataset_check(o.dataset, o.root)
+
+    return DatasetsCheck, run, "Validate a dataset folder and print what it holds (subjects, sessions, minutes, fps, GT rate)."
 
 
-@cache_app.command("verify")
-def cache_verify(
-    key: Optional[str] = typer.Argument(None, help="A cache key or prefix; default: every cache."),
-    cache_root: Path = CACHE_ROOT_OPTION,
-) -> None:
-    """Check every listed shard (exists, readable, row count, schema version, sha256) and report
-    leftovers of interrupted runs. Exit code 1 when a cache is damaged."""
-    from physllm.shards.cache import print_verify
+def load_datasets_synth():
+    from physllm.config import write_resolved
+    from physllm.data_catalog.synthetic import SynthConfig
 
-    if not print_verify(cache_root, key, _stdout()):
-        raise typer.Exit(1)
+    @dataclass
+    class DatasetsSynth:
+        out: Path = opt("Folder to write the synthetic dataset to (UBFC-rPPG layout).")
+        num_workers: int = opt("Processes rendering subjects in parallel (same files either way).", default=1)
+        synth: SynthConfig = inline(SynthConfig)
+        RANGES = {"num_workers": ">= 1"}
+
+    def run(o):
+        from physllm.data_catalog.synthetic import write_synthetic_dataset
+
+        write_synthetic_dataset(o.out, o.synth, workers=o.num_workers)
+        write_resolved(o, o.out, "synth")
+        typer.echo(f"wrote synthetic dataset to {o.out}")
+
+    return DatasetsSynth, run, "Render the synthetic dataset: faces whose skin colour carries a known pulse."
+
+
+# ---------------------------------------------------------------- cache
+
+
+def _cache_options(with_key: bool, key_required: bool = True):
+    from physllm.pipeline.job import default_cache_root
+
+    cache_root_help = "Folder holding the caches (<root>/<dataset>/<key>/); default $PHYSLLM_CACHE or ./physllm-cache."
+    if not with_key:
+        @dataclass
+        class CacheRoot:
+            cache_root: Path = opt(cache_root_help, default_factory=default_cache_root)
+        return CacheRoot
+    key_help = "A cache key, or a unique prefix of one." + ("" if key_required else " Default: every cache.")
+
+    @dataclass
+    class CacheKey:
+        key: Optional[str] = arg(key_help, **({} if key_required else {"default": None}))
+        cache_root: Path = opt(cache_root_help, default_factory=default_cache_root)
+    return CacheKey
+
+
+def load_cache_ls():
+    def run(o):
+        from physllm.shards.cache import print_cache_list
+
+        print_cache_list(o.cache_root, _stdout())
+
+    return _cache_options(False), run, "List every cache: dataset, key, videos done/failed, clips, size, created, backbone, describer."
+
+
+def load_cache_info():
+    def run(o):
+        from physllm.shards.cache import print_cache_info
+
+        print_cache_info(o.cache_root, o.key, _stdout())
+
+    return _cache_options(True), run, "Show one cache: its settings, counts, size and the reason each failed video failed."
+
+
+def load_cache_verify():
+    def run(o):
+        from physllm.shards.cache import print_verify
+
+        if not print_verify(o.cache_root, o.key, _stdout()):
+            raise typer.Exit(1)
+
+    return (_cache_options(True, key_required=False), run,
+            "Check every listed shard (exists, readable, row count, schema version, sha256) and report "
+            "leftovers of interrupted runs. Exit code 1 when a cache is damaged.")
 
 
 # ---------------------------------------------------------------- precompute, backbone
 
 
-@app.command("precompute")
-def precompute(
-    dataset: str = typer.Option(..., help="Dataset name (see `physllm datasets list`)."),
-    root: Path = typer.Option(..., help="The dataset's root folder, in its published layout."),
-    cache_root: Path = CACHE_ROOT_OPTION,
-    backbone: Optional[Path] = typer.Option(
-        None, help="PhysNet checkpoint (.pth); default: one trained on the synthetic data and cached."),
-    describer: str = typer.Option("fast", help="Vision describer: fast (offline) or llava (the paper's)."),
-    describer_model: Optional[str] = typer.Option(None, help="LLaVA model id or folder (llava only)."),
-    batch_size: int = typer.Option(8, min=1, help="Clips per PhysNet batch (bounds the memory in flight)."),
-    num_backbone_workers: Optional[int] = typer.Option(
-        None, min=1, help="Actors each holding PhysNet and the describer (default: 3/4 of the CPUs, or 1 per GPU)."),
-    num_gpus_per_worker: float = typer.Option(0.0, min=0.0, help="GPUs per actor (0: CPU only)."),
-    address: Optional[str] = typer.Option(None, envvar="RAY_ADDRESS", help="Ray cluster address; default: local."),
-    roi: str = typer.Option("auto", help="Region of interest: auto, face, skin or none (the whole frame is skin, e.g. pre-cropped videos)."),
-) -> None:
-    """Decode, crop and clip every video, run the frozen PhysNet, the describer and the stats cues,
-    and write one Parquet shard per video into a content-addressed cache. Resumes where it stopped;
-    a second identical run computes nothing."""
-    from physllm.pipeline.clips import ClipConfig
+def load_precompute():
+    from physllm.config import write_resolved
     from physllm.pipeline.job import PrecomputeConfig, run_precompute
 
-    summary = run_precompute(PrecomputeConfig(
-        dataset=dataset, root=root, cache_root=cache_root, backbone=backbone, describer=describer,
-        describer_model=describer_model, batch_size=batch_size, num_backbone_workers=num_backbone_workers,
-        num_gpus_per_worker=num_gpus_per_worker, address=address, clips=ClipConfig(roi=roi)))
-    startup = f" ({summary.startup_seconds:.1f} s of it starting Ray and the workers)" if summary.computed_videos else ""
-    typer.echo(f"cache {summary.path}: {summary.videos_done} videos done ({summary.clips} clips), "
-               f"{summary.videos_failed} failed; computed {summary.computed_videos} videos in "
-               f"{summary.seconds:.1f} s{startup}")
-    for video_id, reason in summary.failures.items():
-        typer.echo(f"  failed {video_id}: {reason}")
+    def run(cfg):
+        summary = run_precompute(cfg)
+        write_resolved(cfg, summary.path, "precompute")
+        startup = (f" ({summary.startup_seconds:.1f} s of it starting Ray and the workers)"
+                   if summary.computed_videos else "")
+        typer.echo(f"cache {summary.path}: {summary.videos_done} videos done ({summary.clips} clips), "
+                   f"{summary.videos_failed} failed; computed {summary.computed_videos} videos in "
+                   f"{summary.seconds:.1f} s{startup}")
+        for video_id, reason in summary.failures.items():
+            typer.echo(f"  failed {video_id}: {reason}")
+
+    return (PrecomputeConfig, run,
+            "Decode, crop and clip every video, run the frozen PhysNet, the describer and the stats cues, "
+            "and write one Parquet shard per video into a content-addressed cache. Resumes where it "
+            "stopped; a second identical run computes nothing.")
 
 
-@backbone_app.command("train")
-def backbone_train(
-    dataset: str = typer.Option(..., help="Dataset name (see `physllm datasets list`)."),
-    root: Path = typer.Option(..., help="The dataset's root folder."),
-    out: Path = typer.Option(..., help="Where to write the checkpoint (.pth, loadable as --backbone)."),
-    epochs: int = typer.Option(3, min=1, help="Passes over the training clips (more, up to 8, while the neg-Pearson loss stays above 0.9)."),
-) -> None:
-    """Train a PhysNet from scratch on the training subjects of <dataset>-intra (negative Pearson
-    loss, DiffNormalized, as rPPG-Toolbox) and print its heart-rate error on the test subjects."""
-    from physllm.pipeline.backbone import BackboneTrainConfig, train_backbone_on
+def load_backbone_train():
+    from physllm.config import write_resolved
+    from physllm.pipeline.backbone import BackboneTrainConfig
 
-    errors = train_backbone_on(dataset, root, out, BackboneTrainConfig(epochs=epochs), log=typer.echo)
-    typer.echo(f"wrote {out}; HR error on {len(errors)} held-out videos: "
-               f"mean {sum(errors.values()) / max(1, len(errors)):.1f} bpm")
+    @dataclass
+    class BackboneTrain:
+        dataset: str = opt("Dataset name (see `physllm datasets list`).")
+        root: Path = opt("The dataset's root folder.")
+        out: Path = opt("Where to write the checkpoint (.pth, loadable as --backbone).")
+        training: BackboneTrainConfig = inline(BackboneTrainConfig)
 
+    def run(o):
+        from physllm.pipeline.backbone import train_backbone_on
 
-# ---------------------------------------------------------------- demo
+        errors = train_backbone_on(o.dataset, o.root, o.out, o.training, log=typer.echo)
+        write_resolved(o, o.out.parent, o.out.stem)
+        typer.echo(f"wrote {o.out}; HR error on {len(errors)} held-out videos: "
+                   f"mean {sum(errors.values()) / max(1, len(errors)):.1f} bpm")
 
-
-@app.command("demo")
-def demo(
-    out: Path = typer.Option(Path("physllm-demo"), help="Folder for the data, caches, checkpoint and report."),
-    subjects: int = typer.Option(20, help="Synthetic subjects to render (one 30 s video each)."),
-    epochs: int = typer.Option(12, help="PhysLLM training epochs."),
-    seed: int = typer.Option(0, help="Seed for the data, the split order and training."),
-    backbone: Optional[Path] = typer.Option(None, help="A PhysNet checkpoint (.pth), e.g. a released "
-                                            "rPPG-Toolbox one; default: train one on the synthetic data."),
-) -> None:
-    """The whole path on built-in synthetic data: render, backbone, precompute, train, evaluate.
-
-    Nothing is downloaded; a second run reuses every stage's output and prints the table again.
-    """
-    from physllm.demo import DemoConfig, run_demo
-
-    run_demo(DemoConfig(out=out, subjects=subjects, epochs=epochs, seed=seed, backbone=backbone))
+    return (BackboneTrain, run,
+            "Train a PhysNet from scratch on the training subjects of <dataset>-intra (negative Pearson "
+            "loss, DiffNormalized, as rPPG-Toolbox) and print its heart-rate error on the test subjects.")
 
 
-# ---------------------------------------------------------------- predict
+# ---------------------------------------------------------------- demo, predict
 
 
-@app.command("predict")
-def predict(
-    videos: List[str] = typer.Argument(..., help="Video files (mp4, avi, mov, mkv), frame folders, "
-                                       "or `-` / `webcam:N` for a webcam."),
-    checkpoint: Optional[Path] = typer.Option(None, help="A trained PhysLLM checkpoint folder (`physllm train`)."),
-    baseline: Optional[str] = typer.Option(None, help="A classic method instead of a checkpoint: pos, chrom or green."),
-    out: Path = typer.Option(Path("physllm-predict"), help="Folder for the JSON, CSV and PNG outputs."),
-    window: float = typer.Option(10.0, help="Sliding-window length in seconds."),
-    step: float = typer.Option(1.0, help="Sliding-window step in seconds."),
-    min_confidence: float = typer.Option(0.5, min=0.0, max=1.0, help="Windows (and videos) whose confidence is below this are flagged unreliable."),
-    roi: Optional[str] = typer.Option(None, help="Region of interest: auto, face, skin or none (the whole frame is skin); default: the checkpoint's, else auto."),
-    fps: Optional[float] = typer.Option(None, help="Frame rate, for a frame folder (or to override a file's header)."),
-    backbone: Optional[Path] = typer.Option(None, help="PhysNet checkpoint, if not where training recorded it."),
-    webcam_seconds: float = typer.Option(30.0, help="Seconds to record from a webcam."),
-    device: str = typer.Option("auto", help="auto, cpu or cuda."),
-) -> None:
-    """Heart rate from your own video(s): whole-video HR and a sliding-window track with confidence."""
-    from physllm.predict import PredictConfig, make_estimator, print_batch, run_predict
+def load_demo():
+    from physllm.config import write_resolved
+    from physllm.demo import DemoConfig
 
-    estimator = make_estimator(checkpoint, baseline, backbone, device, roi)
-    cfg = PredictConfig(window_s=window, step_s=step, min_confidence=min_confidence)
-    result = run_predict(videos, estimator, out, cfg, webcam_seconds=webcam_seconds, fps=fps)
-    print_batch(result)
-    if result.failures:
-        raise typer.Exit(2)
+    def run(cfg):
+        from physllm.demo import run_demo
+
+        run_demo(cfg)
+        write_resolved(cfg, cfg.out, "demo")
+
+    return (DemoConfig, run,
+            "The whole path on built-in synthetic data: render, backbone, precompute, train, evaluate. "
+            "Nothing is downloaded; a second run reuses every stage's output and prints the table again.")
+
+
+def load_predict():
+    from physllm.config import write_resolved
+    from physllm.predict import PredictConfig
+
+    @dataclass
+    class Predict:
+        videos: List[str] = arg("Video files (mp4, avi, mov, mkv), frame folders, or `-` / `webcam:N` for a webcam.",
+                                default_factory=list)
+        checkpoint: Optional[Path] = opt("A trained PhysLLM checkpoint folder (`physllm train`).", default=None)
+        baseline: Optional[str] = opt("A classic method instead of a checkpoint: pos, chrom or green.", default=None)
+        out: Path = opt("Folder for the JSON, CSV and PNG outputs.", default=Path("runs/predict"))
+        fps: Optional[float] = opt("Frame rate, for a frame folder (or to override a file's header).", default=None)
+        backbone: Optional[Path] = opt("PhysNet checkpoint: with --checkpoint, if not where training recorded it; "
+                                       "alone, the frozen PhysNet reads the video.", default=None)
+        roi: Optional[str] = opt("Region of interest: auto, face, skin or none (the whole frame is skin); "
+                                 "default: the checkpoint's, else auto.", default=None)
+        webcam_seconds: float = opt("Seconds to record from a webcam.", default=30.0)
+        device: str = opt("auto, cpu or cuda.", default="auto")
+        windows: PredictConfig = inline(PredictConfig)
+        RANGES = {"fps": "> 0", "webcam_seconds": "> 0"}
+
+    def run(o):
+        from physllm.predict import make_estimator, print_batch, run_predict
+
+        if not o.videos:
+            raise PhysllmError("no video given: pass one or more files, frame folders, `-` or `webcam:N`")
+        estimator = make_estimator(o.checkpoint, o.baseline, o.backbone, o.device, o.roi)
+        write_resolved(o, o.out, "predict")
+        result = run_predict(o.videos, estimator, o.out, o.windows, webcam_seconds=o.webcam_seconds, fps=o.fps)
+        print_batch(result)
+        if result.failures:
+            raise typer.Exit(2)
+
+    return Predict, run, "Heart rate from your own video(s): whole-video HR and a sliding-window track with confidence."
 
 
 # ---------------------------------------------------------------- train, evaluate
 
 
-@app.command("train")
-def train(
-    shards: Optional[List[Path]] = typer.Option(None, help="A cache folder (or a folder of caches); repeat for several."),
-    protocol: Optional[str] = typer.Option(None, help="Split protocol, e.g. synthetic-intra or 'pure+ubfc-rppg->mmpd'; default: the intra-dataset protocol of the one dataset."),
-    llm: Optional[str] = typer.Option(None, help="Language model: minilm (offline default), a local folder or a hub id (paper: deepseek-ai/DeepSeek-R1-Distill-Qwen-1.5B)."),
-    out: Optional[Path] = typer.Option(None, help="Output folder: checkpoints best/ and last/, metrics.jsonl, train_config.json (default runs/physllm)."),
-    epochs: Optional[int] = typer.Option(None, help="Epochs (default 30, the authors')."),
-    batch_size: Optional[int] = typer.Option(None, help="Clips per batch (default 8, the authors')."),
-    lr: Optional[float] = typer.Option(None, help="Learning rate of the adapters (default 1e-4; LoRA at lr/5)."),
-    resume: Optional[bool] = typer.Option(None, "--resume/--no-resume", help="Continue from <out>/last."),
-    num_workers: Optional[int] = typer.Option(None, help="Ray Train workers (default 1: one process, no Ray)."),
-    use_gpu: Optional[bool] = typer.Option(None, "--use-gpu/--no-gpu", help="One GPU per Ray Train worker."),
-    max_steps: Optional[int] = typer.Option(None, help="Stop after this many steps (smoke runs)."),
-    spectral_weight: Optional[float] = typer.Option(None, help="Weight of a heart-rate-band spectrum term added to the MSE (default 0: the authors' MSE alone; README, \"Accuracy\")."),
-    config: Optional[Path] = typer.Option(None, help="A YAML or JSON file with the same keys as these flags (flags win)."),
-) -> None:
-    """Train PhysLLM's adapters and LoRA on precomputed shards (`physllm precompute`)."""
-    from physllm.train.trainer import resolve_train_config
-    from physllm.train.trainer import train as run_training
+def load_train():
+    from physllm.train.trainer import TrainConfig
 
-    cfg = resolve_train_config(config, shards=[str(s) for s in shards] if shards else None,
-                               protocol=protocol, llm=llm, out=str(out) if out else None,
-                               epochs=epochs, batch_size=batch_size, lr=lr, resume=resume,
-                               num_workers=num_workers, use_gpu=use_gpu, max_steps=max_steps,
-                               spectral_weight=spectral_weight)
-    result = run_training(cfg)
-    typer.echo(f"best checkpoint: {result.best_checkpoint or '(no validation split)'}; "
-               f"last: {result.last_checkpoint}; best val MAE {result.best_val_mae:.2f} bpm")
+    def run(cfg):
+        from physllm.train.run import train
+
+        result = train(cfg)  # writes <out>/train_config.json, the resolved config
+        typer.echo(f"best checkpoint: {result.best_checkpoint or '(no validation split)'}; "
+                   f"last: {result.last_checkpoint}; best val MAE {result.best_val_mae:.2f} bpm")
+
+    return TrainConfig, run, "Train PhysLLM's adapters and LoRA on precomputed shards (`physllm precompute`)."
 
 
-@app.command("evaluate")
-def evaluate(
-    checkpoint: Path = typer.Option(..., help="A trained checkpoint folder (<train out>/best)."),
-    shards: List[Path] = typer.Option(..., help="A cache folder (or a folder of caches); repeat for several."),
-    protocol: Optional[str] = typer.Option(None, help="Split protocol; default: the one the checkpoint was trained with."),
-    split: str = typer.Option("test", help="Which part of the protocol to evaluate: train, val or test."),
-    baselines: str = typer.Option("green,chrom,pos", help="Classic baselines to report beside PhysLLM and PhysNet (comma-separated, or empty)."),
-    out: Path = typer.Option(Path("physllm-eval"), help="Folder for report.json, CSVs, Bland-Altman and waveform PNGs."),
-    device: str = typer.Option("auto", help="auto, cpu or cuda."),
-    window_seconds: Optional[float] = typer.Option(None, min=1.0, help="HR per non-overlapping window of this length (rPPG-Toolbox's EVALUATION_WINDOW) instead of per whole video."),
-    toolbox: bool = typer.Option(False, help="rPPG-Toolbox's reading, for numbers comparable with papers: each video's overlapping last clip dropped, HR in power-of-two FFT bins."),
-) -> None:
-    """Evaluate a checkpoint on a split as rPPG-Toolbox does: per-video HR, MAE/RMSE/MAPE/r/SNR."""
-    from physllm.train.inference import evaluate_checkpoint
+def load_evaluate():
+    from physllm.config import write_resolved
+    from physllm.evaluate import EvaluateConfig, evaluate_checkpoint
 
-    names = [b.strip() for b in baselines.split(",") if b.strip()]
-    evaluate_checkpoint(checkpoint, shards, protocol, names, out, split=split, device=device,
-                        window_seconds=window_seconds, toolbox=toolbox)
-    typer.echo(f"wrote the evaluation to {out}")
+    def run(cfg):
+        evaluate_checkpoint(cfg.checkpoint, cfg.shards, cfg.protocol, cfg.baselines, cfg.out, split=cfg.split,
+                            device=cfg.device, window_seconds=cfg.window_s, toolbox=cfg.toolbox)
+        write_resolved(cfg, cfg.out, "evaluate")
+        typer.echo(f"wrote the evaluation to {cfg.out}")
+
+    return EvaluateConfig, run, "Evaluate a checkpoint on a split as rPPG-Toolbox does: per-video HR, MAE/RMSE/MAPE/r/SNR."
+
+
+# ---------------------------------------------------------------- the app
+
+
+TOP = {
+    "precompute": LazyCommand("Run the frozen models over a dataset once; write a shard cache.", load_precompute),
+    "train": LazyCommand("Train PhysLLM's adapters and LoRA on precomputed shards.", load_train),
+    "evaluate": LazyCommand("Evaluate a checkpoint on a split, beside PhysNet and the baselines.", load_evaluate),
+    "predict": LazyCommand("Heart rate from your own video(s), with a windowed track.", load_predict),
+    "demo": LazyCommand("The whole path on built-in synthetic data, nothing downloaded.", load_demo),
+}
+DATASETS = {
+    "check": LazyCommand("Validate a dataset folder and print what it holds.", load_datasets_check),
+    "synth": LazyCommand("Render the synthetic dataset (faces with a known pulse).", load_datasets_synth),
+}
+CACHE = {
+    "ls": LazyCommand("List every cache.", load_cache_ls),
+    "info": LazyCommand("Show one cache: settings, counts, size, failures.", load_cache_info),
+    "verify": LazyCommand("Check every shard of a cache (exit 1 when damaged).", load_cache_verify),
+}
+BACKBONE = {"train": LazyCommand("Train a PhysNet backbone on a dataset's training subjects.", load_backbone_train)}
+
+app = typer.Typer(cls=lazy_group(TOP, catch_errors=True), no_args_is_help=True, add_completion=False,
+                  pretty_exceptions_show_locals=False,
+                  help="Pulse and heart rate from facial video (PhysLLM, ICLR 2026).")
+datasets_app = typer.Typer(cls=lazy_group(DATASETS), no_args_is_help=True,
+                           help="The dataset catalog: layouts, checks, synthetic data.")
+cache_app = typer.Typer(cls=lazy_group(CACHE), no_args_is_help=True, help="Inspect and verify precomputed shard caches.")
+backbone_app = typer.Typer(cls=lazy_group(BACKBONE), no_args_is_help=True,
+                           help="Train or inspect the frozen PhysNet backbone.")
+app.add_typer(datasets_app, name="datasets")
+app.add_typer(cache_app, name="cache")
+app.add_typer(backbone_app, name="backbone")
+
+
+@datasets_app.command("list")
+def datasets_list() -> None:
+    """Show every dataset with its expected on-disk layout and citation."""
+    from physllm.data_catalog.describe import print_dataset_list
+
+    print_dataset_list()
 
 
 def main() -> None:

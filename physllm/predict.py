@@ -52,6 +52,9 @@ class PredictConfig:
     min_confidence: float = 0.5
     min_face_fraction: float = 0.5  # a window needs the region in at least half of its detections
     batch_clips: int = 8  # clips per model batch (the authors' batch size)
+    # valid values: a setting outside them is refused with its range (physllm/config.py)
+    RANGES = {"window_s": "> 0", "step_s": "> 0", "min_face_fraction": "[0, 1]",
+              "confidence_scale_db": "> 0", "batch_clips": ">= 1", "min_confidence": "[0, 1]"}
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,9 @@
 """`physllm demo` end to end on a tiny setting: every stage runs once, a second run reuses them.
 
-A released PhysNet checkpoint stands in for the trained synthetic backbone (its training is
-tested in tests/pipeline/test_backbone.py) so the whole path fits in a CI minute.
+A random PhysNet the tests write (tests/fixtures/tiny_models.py) stands in for the trained
+synthetic backbone (its training is tested in tests/pipeline/test_backbone.py), so the whole path
+runs on any clone in about a CI minute. rPPG-Toolbox's released UBFC-rPPG PhysNet, where it is
+present (tests/fixtures/released_weights.py), runs the same path once more.
 """
 
 import json
@@ -11,21 +13,28 @@ import pytest
 
 from physllm.demo import DemoConfig, run_demo, training_config
 from physllm.errors import PhysllmError
+from tests.fixtures.released_weights import released_physnet
 
-UBFC = (Path(__file__).resolve().parents[1] / ".." / "shared" / "weights" / "rppg-toolbox"
-        / "UBFC-rPPG_PhysNet_DiffNormalized.pth")
+
+def tiny_demo_config(out: Path, backbone: Path) -> DemoConfig:
+    # 5 subjects: 3 train / 1 val / 1 test; 10 s make two 128-frame clips per video
+    return DemoConfig(out=out, subjects=5, seconds=10.0, epochs=1, batch_size=2, backbone=backbone)
 
 
 @pytest.fixture(scope="module")
-def tiny_demo(tmp_path_factory, ray_local):
-    # 5 subjects: 3 train / 1 val / 1 test; 10 s make two 128-frame clips per video
-    cfg = DemoConfig(out=tmp_path_factory.mktemp("demo"), subjects=5, seconds=10.0, epochs=1,
-                     batch_size=2, backbone=UBFC)
+def tiny_demo(tmp_path_factory, ray_local, random_physnet):
+    cfg = tiny_demo_config(tmp_path_factory.mktemp("demo"), random_physnet)
     return cfg, run_demo(cfg)
 
 
-def test_demo_trains_and_evaluates_every_method(tiny_demo):
-    cfg, result = tiny_demo
+@pytest.fixture(scope="module")
+def released_backbone_demo(tmp_path_factory, ray_local):
+    backbone = released_physnet("UBFC-rPPG_PhysNet_DiffNormalized.pth")
+    cfg = tiny_demo_config(tmp_path_factory.mktemp("demo_released"), backbone)
+    return cfg, run_demo(cfg)
+
+
+def check_trained_and_evaluated(cfg: DemoConfig, result) -> None:
     rows = result.report.select(hr_method="fft", group="all")
     assert sorted(r["method"] for r in rows) == ["chrom", "green", "physllm", "physnet", "pos"]
     assert all(r["n"] == 1 for r in rows)
@@ -33,6 +42,14 @@ def test_demo_trains_and_evaluates_every_method(tiny_demo):
     assert info["caches"][0]["key"] == result.cache.name
     assert result.checkpoint == Path(training_config(cfg, result.cache, result.cache.name).out) / "best"
     assert (cfg.eval_dir / "report.json").is_file()
+
+
+def test_demo_trains_and_evaluates_every_method(tiny_demo):
+    check_trained_and_evaluated(*tiny_demo)
+
+
+def test_demo_on_the_released_ubfc_physnet(released_backbone_demo):
+    check_trained_and_evaluated(*released_backbone_demo)
 
 
 def test_second_demo_run_recomputes_nothing(tiny_demo):

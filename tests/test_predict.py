@@ -187,7 +187,8 @@ def test_a_trained_checkpoint_runs_through_the_same_cue_path_as_precompute(
     """precompute (Ray) → train two steps → predict: the checkpoint finds its backbone and
     describer from its training record and produces a waveform per window."""
     from physllm.pipeline.job import PrecomputeConfig, run_precompute
-    from physllm.train.trainer import TrainConfig, train
+    from physllm.train.run import train
+    from physllm.train.trainer import TrainConfig
     from tests.fixtures.tiny_models import tiny_physllm_config
 
     backbone = Path(shutil.copy(random_physnet, tmp_path / "physnet.pth"))  # this test moves it

@@ -56,6 +56,9 @@ class SynthConfig:
     seed: int = 0
     hr_range_bpm: tuple[float, float] = (45.0, 150.0)  # rPPG-Toolbox's post-processing band, 0.75–2.5 Hz
     easy_fraction: float = 1 / 3  # a third easy (still, bright, clean), the rest MMPD-like hard cases
+    # valid values: a setting outside them is refused with its range (physllm/config.py)
+    RANGES = {"num_subjects": ">= 1", "seconds": "> 0", "fps": "> 0", "width": ">= 64", "height": ">= 64",
+              "easy_fraction": "[0, 1]"}
 
 
 SCENARIO_STREAM, RENDER_STREAM = 0, 1

@@ -87,6 +87,9 @@ class BackboneTrainConfig:
     lr: float = 3e-3
     train_frames: int = 64  # window per step: 2+ beats at 45 bpm, half the cost of 128
     seed: int = 0
+    # valid values: a setting outside them is refused with its range (physllm/config.py)
+    RANGES = {"epochs": ">= 1", "plateau_loss": "[0, 2]", "max_epochs": ">= 1", "batch_size": ">= 1",
+              "lr": "> 0", "train_frames": ">= 4"}
 
 
 def neg_pearson_loss(pred: torch.Tensor, label: torch.Tensor) -> torch.Tensor:

@@ -39,6 +39,8 @@ class ClipConfig:
     fps: float | None = 30.0  # frames resampled to the checkpoints' training rate; None keeps the source's
     roi: str = "auto"  # pipeline.roi ROI_MODES
     face: FaceConfig = field(default_factory=FaceConfig)
+    # valid values: a setting outside them is refused with its range (physllm/config.py)
+    RANGES = {"clip_frames": ">= 4", "size": ">= 8", "fps": "> 0"}
 
     def __post_init__(self):
         if self.roi not in ROI_MODES:

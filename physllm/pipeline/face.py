@@ -4,7 +4,7 @@ rPPG-Toolbox (`dataset/data_loader/BaseLoader.py`, `face_detection` / `crop_face
 OpenCV's `haarcascade_frontalface_default.xml` with `minNeighbors=3`, keeps the widest face,
 enlarges the box by LARGE_BOX_COEF = 1.5 about its centre, crops and resizes to 72x72 with
 `cv2.INTER_AREA`; its released PhysNet checkpoints were trained on those crops. The cascade
-misses faces turned by more than ~20°, dim faces and dark faces (measured in bench/face_detection.py),
+misses faces turned by more than ~20° (measured in bench/front_end.py),
 and where it finds no face the toolbox silently crops the full frame.
 
 Here the default detector is MTCNN (Zhang et al. 2016, "Joint face detection and alignment using
@@ -31,6 +31,8 @@ from functools import lru_cache
 import cv2
 import numpy as np
 
+from physllm.errors import PhysllmError
+
 Box = tuple[int, int, int, int]  # x, y, w, h in full-frame pixels
 
 # Side of the cascade's square box per MTCNN box width and height: medians 1.33 and 1.07 over
@@ -55,6 +57,13 @@ class FaceConfig:
     # box holds. A 1-2 px step of the crop changes its mean colour, which every method reads as a
     # broadband spike.
     hold_fraction: float = 0.05
+    # valid values: a setting outside them is refused with its range (physllm/config.py)
+    RANGES = {"detect_every": ">= 1", "box_scale": "> 0", "min_neighbors": ">= 0", "detect_width": ">= 24",
+              "hold_fraction": ">= 0", "min_confidence": "[0, 1]"}
+
+    def __post_init__(self):
+        if self.detector not in DETECTORS:
+            raise PhysllmError(f"unknown face detector {self.detector!r}; expected one of {', '.join(DETECTORS)}")
 
 
 @lru_cache(maxsize=None)

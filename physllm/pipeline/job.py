@@ -1,6 +1,6 @@
 """`physllm precompute`: the Ray job that turns a dataset into a shard cache of cues.
 
-Shape (../shared/DESIGN.md, "pipeline"), on Ray core:
+Shape (docs/ARCHITECTURE.md, "pipeline/"), on Ray core:
 
     pending videos ─decode tasks (streaming: frames → face crops → clips, in parts of `batch_size` clips)─►
     CueWorker actors (PhysNet → describer → stats; loaded once each) ─► driver: one shard per video
@@ -12,7 +12,7 @@ flight, not by a video or the dataset. One part is `batch_size` clips of one vid
 batches anyway, and a part says whether it is the video's last, so the driver knows when a video
 is complete without a shuffle. A video that fails to decode (or whose ground truth does not fit)
 sends its reason in its last part; the driver records it in the manifest and the others go on
-(rPPG-Toolbox silently lost videos, DATASETS.md). The driver alone writes shards and the
+(rPPG-Toolbox silently lost videos, docs/FACTS.md, "pitfalls"). The driver alone writes shards and the
 manifest: one writer, atomic files (shards/writer.py), so a kill at any instant resumes cleanly.
 A done video whose shard no longer matches its manifest entry (missing, or another sha256:
 damaged on disk or in a copy) is computed again, as is one whose source video changed.
@@ -67,6 +67,9 @@ class PrecomputeConfig:
     num_gpus_per_worker: float = 0.0  # > 0 asks Ray for GPUs; the models then run on CUDA
     decode_cpus: float = 0.5  # Ray CPUs a decoder claims; the workers share the rest of a CPU node
     address: str | None = None  # a Ray cluster; None: $RAY_ADDRESS, else a local instance
+    # valid values: a setting outside them is refused with its range (physllm/config.py)
+    RANGES = {"batch_size": ">= 1", "num_backbone_workers": ">= 1", "num_gpus_per_worker": ">= 0",
+              "decode_cpus": "> 0"}
 
 
 @dataclass

@@ -1,7 +1,7 @@
 """The content-addressed shard cache: `<cache_root>/<dataset>/<key>/`.
 
 key = the first 16 hex digits of sha256 over the canonical JSON of every setting that changes
-the cues (../shared/DESIGN.md, "Cache"): the same settings reopen the same folder and a
+the cues (docs/ARCHITECTURE.md, "shards/"): the same settings reopen the same folder and a
 changed setting makes a new one. A cache folder holds
 
     settings.json              exactly what made the key

@@ -4,7 +4,7 @@ A shard counts as written only once the manifest lists it. The writer renames a 
 fsynced shard into place first and records it here second, and the manifest itself is
 replaced atomically (temp file in the same folder, fsync, os.replace). So a crash at any
 instant leaves either the old manifest or the new one, and a shard a reader can see through
-the manifest is always whole (../shared/DESIGN.md, "Cache").
+the manifest is always whole (docs/ARCHITECTURE.md, "shards/").
 
 One process writes a cache's manifest (the precompute driver); it is not a lock.
 """

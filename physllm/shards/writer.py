@@ -2,7 +2,7 @@
 
 Order of operations (the reason a crash never leaves a half shard that looks whole):
 write `.<name>.<pid>.tmp` → fsync → os.replace to `<name>` → fsync the folder → manifest.
-Ray Data's own writer names files `{uuid}_{block}` anew every run (../shared/STACK.md), so
+Ray Data's own writer names files `{uuid}_{block}` anew every run (docs/FACTS.md, "The stack"), so
 per-video, skip-if-done shards are written here with pyarrow.
 """
 

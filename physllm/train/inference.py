@@ -1,11 +1,11 @@
-"""A trained PhysLLM over the clips of a split: batched, no grad, joined per video, evaluated.
+"""A trained PhysLLM over the clips of a split: batched, no grad, joined per video, scored.
 
-`predict_videos` is what validation and evaluation share: the model's output per clip, the
-clips joined in frame order as the model gives them (rPPG-Toolbox concatenates its chunk outputs
-per video before its HR post-processing, and `physllm predict` does the same), plus the mean
-loss where the caller wants it. `evaluate_checkpoint` hands the joined waveforms to
-`physllm.evaluation.report`, beside the frozen PhysNet alone and the classic baselines on the
-same videos (../shared/DESIGN.md, "Evaluation").
+`predict_videos` is what validation (train/trainer.py) and `physllm evaluate` (physllm/evaluate.py)
+share: the model's output per clip, the clips joined in frame order as the model gives them
+(rPPG-Toolbox concatenates its chunk outputs per video before its HR post-processing, and
+`physllm predict` does the same), plus the mean loss where the caller wants it.
+`evaluate_predictions` hands the joined waveforms to `physllm.evaluation.report`, beside the
+frozen PhysNet alone and the classic baselines on the same videos (docs/FACTS.md, "rPPG-Toolbox").
 """
 
 from __future__ import annotations
@@ -22,19 +22,17 @@ import torch
 import torch.nn.functional as F
 
 from physllm.data_catalog import scenario_labels
-from physllm.errors import CheckpointError, PhysllmError
-from physllm.evaluation.baselines import BASELINES
+from physllm.errors import PhysllmError
 from physllm.evaluation.report import (EvaluationReport, VideoSignals, evaluate_videos, join_clips,
-                                       print_table, signals_from_shards, write_report)
-from physllm.model.physllm import PhysLLM, PhysLLMConfig
+                                       signals_from_shards)
+from physllm.model.physllm import PhysLLM
 from physllm.model.dds import zscore
 from physllm.progress import progress_bar
-from physllm.shards.reader import ShardSet, open_shards
-from physllm.train.data import ClipStream, split_videos
+from physllm.shards.reader import ShardSet
+from physllm.train.data import ClipStream
 from physllm.train.loss import EPS
 
 TRAINING_FILE = "training.json"  # beside a checkpoint: the train config and the caches it read
-EVAL_BATCH_SIZE = 16  # no gradients: twice the training batch fits in the same memory
 def autocast_for(device: torch.device):
     """bf16 autocast on CUDA (Ampere and later run bf16 matmuls at full rate); fp32 elsewhere."""
     if device.type == "cuda":
@@ -107,9 +105,6 @@ def mae_of(report: EvaluationReport, method: str) -> float:
     return float(rows[0]["mae"]) if rows else float("nan")
 
 
-# ---------------------------------------------------------------- evaluating a checkpoint
-
-
 def read_training_info(checkpoint: Path) -> dict:
     """The training.json written beside a checkpoint ({} for a checkpoint saved without one)."""
     path = Path(checkpoint) / TRAINING_FILE
@@ -120,71 +115,6 @@ def read_training_info(checkpoint: Path) -> dict:
     except ValueError as error:  # not JSON, or not UTF-8 text
         raise CheckpointError(f"{path}: not the JSON training record `physllm train` writes "
                               f"({error})") from None
-
-
-def check_model_fits_shards(model_cfg: PhysLLMConfig, shard_set: ShardSet, checkpoint: Path) -> None:
-    """The checkpoint's clip length and feature maps must be those of the shards."""
-    lengths = tuple(shape[-1] for shape in shard_set.feature_shapes)
-    if model_cfg.clip_frames != shard_set.clip_frames or tuple(model_cfg.feature_lengths) != lengths:
-        raise CheckpointError(
-            f"{checkpoint} was trained on clips of {model_cfg.clip_frames} frames with feature "
-            f"lengths {list(model_cfg.feature_lengths)}, but the shards hold clips of "
-            f"{shard_set.clip_frames} frames with feature lengths {list(lengths)}; evaluate on "
-            f"caches precomputed with the clip settings it was trained on")
-
-
-def evaluate_checkpoint(checkpoint: str | Path, shard_paths: Sequence[str | Path],
-                        protocol: str | None = None,
-                        baselines: Sequence[str] = ("green", "chrom", "pos"),
-                        out: str | Path | None = None, split: str = "test",
-                        device: str = "auto", window_seconds: float | None = None,
-                        toolbox: bool = False) -> EvaluationReport:
-    """Evaluate a trained checkpoint on a split of the shards; print the table; write files.
-
-    `protocol` defaults to the one the checkpoint was trained with, else the intra-dataset
-    protocol of the shards' one dataset. `window_seconds` evaluates non-overlapping windows of
-    that length (rPPG-Toolbox's EVALUATION_WINDOW) instead of whole videos; `toolbox` reads HR
-    as rPPG-Toolbox does (each video's overlapping last clip dropped, power-of-two FFT bins), for
-    numbers comparable with papers. With `out`:
-    report.json, per_video.csv, metrics.csv, bland_altman_<method>.png and waveforms/<video>.png.
-    """
-    from physllm.model.checkpoint import load_trainable, read_config
-
-    unknown = sorted(set(baselines) - set(BASELINES))
-    if unknown:
-        raise PhysllmError(f"unknown baseline(s) {unknown}; known: {', '.join(BASELINES)}")
-    checkpoint = Path(checkpoint)
-    model_cfg = read_config(checkpoint)
-    shard_set = open_shards([Path(p) for p in shard_paths])
-    check_model_fits_shards(model_cfg, shard_set, checkpoint)
-    protocol = protocol or read_training_info(checkpoint).get("protocol")
-    video_ids = split_videos(shard_set, protocol).part(split)
-    if not video_ids:
-        raise PhysllmError(f"the {split} split of protocol {protocol or 'default'} holds no videos "
-                           f"of {', '.join(map(str, shard_paths))}; pass shards of its datasets")
-    torch_device = resolve_device(device)
-    model = load_trainable(checkpoint, device=torch_device)
-    stream = ClipStream(shard_set, video_ids, model.tokenize_cues, EVAL_BATCH_SIZE, shuffle=False)
-    predictions = predict_videos(model, stream, torch_device, f"evaluating {len(video_ids)} videos")
-    report, signals = evaluate_predictions(shard_set, video_ids, predictions, baselines, window_seconds,
-                                           toolbox)
-    print_table(report)  # the result: stdout (progress and logs go to stderr)
-    if out is not None:
-        write_evaluation_files(report, signals, Path(out))
-    return report
-
-
-def write_evaluation_files(report: EvaluationReport, signals: list[VideoSignals], out: Path) -> None:
-    """The report's JSON/CSV, one Bland–Altman plot per method, one waveform overlay per video."""
-    from physllm.evaluation.plots import bland_altman, waveform_overlay  # matplotlib: only here
-
-    write_report(report, out)
-    for method in report.methods:
-        rows = [r for r in report.per_video if r["method"] == method]
-        bland_altman([r["hr_fft"] for r in rows], [r["true_hr_fft"] for r in rows],
-                     out / f"bland_altman_{method}.png", f"{method}: HR (FFT) vs ground truth")
-    for video in signals:
-        waveform_overlay(video, out / "waveforms" / f"{video.video_id.replace('/', '__')}.png")
 
 
 def resolve_device(name: str = "auto") -> torch.device:

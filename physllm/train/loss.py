@@ -2,7 +2,7 @@
 
     L = MSE(z(pred), z(label)) + λ · KL(S(label) ‖ S(pred))
 
-The MSE on per-sample z-scored waves is the authors' (../shared/DESIGN.md, "Reference
+The MSE on per-sample z-scored waves is the authors' (docs/FACTS.md, "Reference
 hyper-parameters"); it equals 2·(1 − Pearson r), so it is PhysNet's own neg-Pearson objective.
 On DiffNormalized waves (first differences) it weighs every frequency by ω², so most of it is
 spent on noise above the pulse band, while the metric is the FFT peak inside 0.75–2.5 Hz.

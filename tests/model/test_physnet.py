@@ -1,7 +1,5 @@
 """PhysNet: shapes, rPPG-Toolbox checkpoint compatibility, DiffNormalized input, bad checkpoints."""
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 import torch
@@ -9,8 +7,7 @@ import torch
 from physllm.errors import CheckpointError
 from physllm.model.physnet import (FEATURE_SCALES, PhysNet, PhysNetConfig, diff_normalize_frames,
                                    feature_shapes, load_physnet)
-
-WEIGHTS = Path(__file__).resolve().parents[2] / ".." / "shared" / "weights" / "rppg-toolbox"
+from tests.fixtures.released_weights import released_physnet
 
 # wave[0, :4] of rPPG-Toolbox's own PhysNet_padding_Encoder_Decoder_MAX(128) on
 # torch.manual_seed(0); torch.randn(1, 3, 128, 72, 72), computed with the toolbox's code.
@@ -21,13 +18,6 @@ TOOLBOX_WAVE_HEAD = {
     "SCAMPS_PhysNet_DiffNormalized.pth": [-2.35928, 1.78932, 10.69708, 23.82634],
     "UBFC-rPPG_PhysNet_DiffNormalized.pth": [-3.46317, -4.26142, -4.43093, -4.06623],
 }
-
-
-def needs_weights(name: str) -> Path:
-    path = WEIGHTS / name
-    if not path.is_file():
-        pytest.skip(f"rPPG-Toolbox checkpoint {path} absent (../shared/weights not mounted)")
-    return path
 
 
 def test_forward_shapes_on_a_tiny_clip():
@@ -61,7 +51,7 @@ def test_features_are_the_spatially_pooled_encoder_stages():
 
 @pytest.mark.parametrize("name", sorted(TOOLBOX_WAVE_HEAD))
 def test_released_checkpoint_matches_the_toolbox(name):
-    model = load_physnet(needs_weights(name))
+    model = load_physnet(released_physnet(name))
     assert not model.training
     torch.manual_seed(0)
     x = torch.randn(1, 3, 128, 72, 72)
@@ -141,7 +131,7 @@ def test_ubfc_checkpoint_finds_the_pulse_of_an_easy_rendered_video(tmp_path):
     from physllm.pipeline.clips import ClipConfig, record_clips
     from physllm.pulse import hr_fft, to_pulse
 
-    model = load_physnet(needs_weights("UBFC-rPPG_PhysNet_DiffNormalized.pth"))
+    model = load_physnet(released_physnet("UBFC-rPPG_PhysNet_DiffNormalized.pth"))
     # subject 1 is easy with a light skin tone; 18 s → 4 clips of 128 frames, 3.5-bpm FFT bins
     write_synthetic_dataset(tmp_path, SynthConfig(num_subjects=1, seconds=18.0, easy_fraction=1.0))
     (record,) = scan(tmp_path)

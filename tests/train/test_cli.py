@@ -64,7 +64,9 @@ def test_evaluate_per_window(trained, tiny_cache):
     report = json.loads((trained / "eval_windows" / "report.json").read_text())
     assert report["settings"]["window_seconds"] == 3.2
     with open(trained / "eval_windows" / "per_video.csv") as f:
-        rows = [r for r in csv.DictReader(f) if r["method"] == "physllm"]
+        every = list(csv.DictReader(f))
+    assert {r["method"] for r in every} == {"physllm", "physnet"}  # `--baselines ""`: none
+    rows = [r for r in every if r["method"] == "physllm"]
     assert sorted(r["window"] for r in rows) == ["0", "0", "1", "1"]
 
 
@@ -116,4 +118,4 @@ def test_protocol_naming_a_dataset_with_no_cache(tmp_path, tiny_cache):
 def test_unknown_setting_in_the_config_file(tmp_path, tiny_cache):
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps({"learning_rate": 1e-3}))
-    fails_with(run("train", "--shards", tiny_cache, "--config", bad), "unknown training setting")
+    fails_with(run("train", "--shards", tiny_cache, "--config", bad), "unknown setting", "learning_rate")

@@ -12,8 +12,8 @@ from physllm.model.checkpoint import ADAPTERS_FILE
 from physllm.shards.cache import open_cache
 from physllm.shards.writer import write_video_shard
 from physllm.train.loss import pulse_loss
-from physllm.train.trainer import (TrainConfig, TrainRecipe, cosine_with_warmup, model_config_for,
-                                   train)
+from physllm.train.run import train
+from physllm.train.trainer import TrainConfig, TrainRecipe, cosine_with_warmup, model_config_for
 from tests.train.conftest import clip_rows
 
 

@@ -1,0 +1,105 @@
+"""`physllm evaluate`: a trained checkpoint on a split of the shards, as rPPG-Toolbox evaluates.
+
+The checkpoint runs over the split's clips (`train.inference.predict_videos`, the pass validation
+uses too), its outputs are joined per video and scored beside the frozen PhysNet alone and the
+classic baselines on the same videos (`evaluation.report`): per-video or per-window HR, MAE, RMSE,
+MAPE, Pearson r and SNR (docs/FACTS.md, "rPPG-Toolbox").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+from physllm.errors import CheckpointError, PhysllmError
+from physllm.evaluation.baselines import BASELINES
+from physllm.evaluation.report import EvaluationReport, VideoSignals, print_table, write_report
+from physllm.model.physllm import PhysLLMConfig
+from physllm.shards.reader import ShardSet, open_shards
+from physllm.train.data import ClipStream, split_videos
+from physllm.train.inference import evaluate_predictions, predict_videos, read_training_info, resolve_device
+
+EVAL_BATCH_SIZE = 16  # no gradients: twice the training batch fits in the same memory
+
+
+@dataclass
+class EvaluateConfig:
+    checkpoint: Path  # a trained checkpoint folder (<train out>/best)
+    shards: list[Path]  # cache folders (or folders of caches)
+    protocol: str | None = None  # split protocol; None: the one the checkpoint was trained with
+    split: str = "test"  # which part of the protocol: train, val or test
+    baselines: list[str] = field(default_factory=lambda: ["green", "chrom", "pos"])  # beside PhysLLM and PhysNet
+    out: Path = Path("runs/evaluate")  # report.json, CSVs, Bland-Altman and waveform PNGs
+    device: str = "auto"  # auto, cpu or cuda
+    # HR per non-overlapping window of this many seconds (rPPG-Toolbox's EVALUATION_WINDOW);
+    # None: per whole video
+    window_s: float | None = None
+    # rPPG-Toolbox's reading, for numbers comparable with papers: each video's overlapping last
+    # clip dropped, HR in power-of-two FFT bins (default: every frame, 0.1-bpm interpolated peak)
+    toolbox: bool = False
+    RANGES = {"window_s": ">= 1"}  # valid values (physllm/config.py)
+
+
+def check_model_fits_shards(model_cfg: PhysLLMConfig, shard_set: ShardSet, checkpoint: Path) -> None:
+    """The checkpoint's clip length and feature maps must be those of the shards."""
+    lengths = tuple(shape[-1] for shape in shard_set.feature_shapes)
+    if model_cfg.clip_frames != shard_set.clip_frames or tuple(model_cfg.feature_lengths) != lengths:
+        raise CheckpointError(
+            f"{checkpoint} was trained on clips of {model_cfg.clip_frames} frames with feature "
+            f"lengths {list(model_cfg.feature_lengths)}, but the shards hold clips of "
+            f"{shard_set.clip_frames} frames with feature lengths {list(lengths)}; evaluate on "
+            f"caches precomputed with the clip settings it was trained on")
+
+
+def evaluate_checkpoint(checkpoint: str | Path, shard_paths: Sequence[str | Path],
+                        protocol: str | None = None,
+                        baselines: Sequence[str] = ("green", "chrom", "pos"),
+                        out: str | Path | None = None, split: str = "test",
+                        device: str = "auto", window_seconds: float | None = None,
+                        toolbox: bool = False) -> EvaluationReport:
+    """Evaluate a trained checkpoint on a split of the shards; print the table; write files.
+
+    `protocol` defaults to the one the checkpoint was trained with, else the intra-dataset
+    protocol of the shards' one dataset. `window_seconds` evaluates non-overlapping windows of
+    that length (rPPG-Toolbox's EVALUATION_WINDOW) instead of whole videos; `toolbox` reads HR as
+    rPPG-Toolbox does (each video's overlapping last clip dropped, power-of-two FFT bins). With `out`:
+    report.json, per_video.csv, metrics.csv, bland_altman_<method>.png and waveforms/<video>.png.
+    """
+    from physllm.model.checkpoint import load_trainable, read_config
+
+    unknown = sorted(set(baselines) - set(BASELINES))
+    if unknown:
+        raise PhysllmError(f"unknown baseline(s) {unknown}; known: {', '.join(BASELINES)}")
+    checkpoint = Path(checkpoint)
+    model_cfg = read_config(checkpoint)
+    shard_set = open_shards([Path(p) for p in shard_paths])
+    check_model_fits_shards(model_cfg, shard_set, checkpoint)
+    protocol = protocol or read_training_info(checkpoint).get("protocol")
+    video_ids = split_videos(shard_set, protocol).part(split)
+    if not video_ids:
+        raise PhysllmError(f"the {split} split of protocol {protocol or 'default'} holds no videos "
+                           f"of {', '.join(map(str, shard_paths))}; pass shards of its datasets")
+    torch_device = resolve_device(device)
+    model = load_trainable(checkpoint, device=torch_device)
+    stream = ClipStream(shard_set, video_ids, model.tokenize_cues, EVAL_BATCH_SIZE, shuffle=False)
+    predictions = predict_videos(model, stream, torch_device, f"evaluating {len(video_ids)} videos")
+    report, signals = evaluate_predictions(shard_set, video_ids, predictions, baselines, window_seconds,
+                                           toolbox)
+    print_table(report)  # the result: stdout (progress and logs go to stderr)
+    if out is not None:
+        write_evaluation_files(report, signals, Path(out))
+    return report
+
+
+def write_evaluation_files(report: EvaluationReport, signals: list[VideoSignals], out: Path) -> None:
+    """The report's JSON/CSV, one Bland–Altman plot per method, one waveform overlay per video."""
+    from physllm.evaluation.plots import bland_altman, waveform_overlay  # matplotlib: only here
+
+    write_report(report, out)
+    for method in report.methods:
+        rows = [r for r in report.per_video if r["method"] == method]
+        bland_altman([r["hr_fft"] for r in rows], [r["true_hr_fft"] for r in rows],
+                     out / f"bland_altman_{method}.png", f"{method}: HR (FFT) vs ground truth")
+    for video in signals:
+        waveform_overlay(video, out / "waveforms" / f"{video.video_id.replace('/', '__')}.png")
