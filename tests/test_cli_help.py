@@ -17,7 +17,7 @@ runner = CliRunner()
 GROUPS = {(): cli.TOP, ("datasets",): cli.DATASETS, ("cache",): cli.CACHE, ("backbone",): cli.BACKBONE}
 COMMANDS = [[*group, name] for group, commands in GROUPS.items() for name in commands]
 POSITIONAL = {("cache", "info"): ["0123abcd"], ("predict",): ["video.mp4"]}
-UNRANGED = {"seed", "min_snr_db"}  # any integer seed; an SNR threshold in dB may be negative
+UNRANGED = {"seed", "snr_centre_db"}  # any integer seed; an SNR in dB may be negative
 
 
 def options_class(command):

@@ -64,7 +64,7 @@ CASES = {
     "protocol unknown": lambda i: ({"--protocol": "ubfc-intra-typo"}, ["ubfc-intra-typo"]),
     "baseline unknown": lambda i: ({"--baselines": "pos,ica"}, ["ica"]),
     "device unknown": lambda i: ({"--device": "tpu9"}, ["tpu9"]),
-    "window seconds 0": lambda i: ({"--window-seconds": 0}, ["--window-seconds"]),
+    "window seconds 0": lambda i: ({"--window-seconds": 0}, ["--window-s"]),  # the alias of --window-s
 }
 
 

@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 
 from physllm.data_catalog import scenario_labels
-from physllm.errors import PhysllmError
+from physllm.errors import CheckpointError, PhysllmError
 from physllm.evaluation.report import (EvaluationReport, VideoSignals, evaluate_videos, join_clips,
                                        signals_from_shards)
 from physllm.model.physllm import PhysLLM
