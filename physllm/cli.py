@@ -146,6 +146,8 @@ def precompute(
         None, min=1, help="Actors each holding PhysNet and the describer (default: 3/4 of the CPUs, or 1 per GPU)."),
     num_gpus_per_worker: float = typer.Option(0.0, min=0.0, help="GPUs per actor (0: CPU only)."),
     address: Optional[str] = typer.Option(None, envvar="RAY_ADDRESS", help="Ray cluster address; default: local."),
+    wait_timeout: float = typer.Option(
+        600.0, min=1.0, help="Seconds with nothing progressing (workers waiting for resources) before stopping."),
 ) -> None:
     """Decode, crop and clip every video, run the frozen PhysNet, the describer and the stats cues,
     and write one Parquet shard per video into a content-addressed cache. Resumes where it stopped;
@@ -155,7 +157,7 @@ def precompute(
     summary = run_precompute(PrecomputeConfig(
         dataset=dataset, root=root, cache_root=cache_root, backbone=backbone, describer=describer,
         describer_model=describer_model, batch_size=batch_size, num_backbone_workers=num_backbone_workers,
-        num_gpus_per_worker=num_gpus_per_worker, address=address))
+        num_gpus_per_worker=num_gpus_per_worker, address=address, wait_timeout_s=wait_timeout))
     startup = f" ({summary.startup_seconds:.1f} s of it starting Ray and the workers)" if summary.computed_videos else ""
     typer.echo(f"cache {summary.path}: {summary.videos_done} videos done ({summary.clips} clips), "
                f"{summary.videos_failed} failed; computed {summary.computed_videos} videos in "
