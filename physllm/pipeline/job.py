@@ -15,10 +15,20 @@ sends its reason in its last part; the driver records it in the manifest and the
 (rPPG-Toolbox silently lost videos, DATASETS.md). The driver alone writes shards and the
 manifest: one writer, atomic files (shards/writer.py), so a kill at any instant resumes cleanly.
 
+On a cluster (`--address` or RAY_ADDRESS) the same driver runs; worker_plan.py sizes each
+CueWorker for one node and pins it there, keeping a decoder's CPU free on every node, and refuses
+a plan the cluster cannot place before anything starts. A worker takes parts only once it has
+started, so one waiting for resources holds none; while nothing progresses the driver says what
+it waits for every 15 s and stops after `wait_timeout_s`. Faults: Ray restarts a CueWorker whose
+process dies and re-runs the calls it held (max_restarts, max_task_retries); a decoder lost
+mid-video, or a worker lost for good (its node gone), sends that video round again from its
+first frame, at most three times. Parts are keyed by index and a shard is written once, when all
+its video's parts are back, so a retry never duplicates or mixes rows.
+
 Why not Ray Data (the first version used it): on a 2-core machine its executor added ~2 s of
 start-up and ~4-9 s between a worker finishing a part and the driver seeing it, and its flat_map
 packed a whole video's parts into one block, so memory grew with the video's length. Routing
-parts by hand is twenty lines and removes all three (bench/precompute.py).
+parts by hand (`_PartRouter`) removes all three (bench/precompute.py).
 
 The cache key holds every setting that changes the cues (backbone weights' sha256, describer
 provenance, clip and face settings, the dataset's root); workers, batch sizes and the address do

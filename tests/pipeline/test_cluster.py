@@ -118,3 +118,35 @@ def test_a_worker_and_a_decoder_killed_mid_job_are_retried(ray_cluster, local_re
     assert "4 videos done (8 clips), 0 failed" in stdout
     assert "computing it again (attempt 2 of 3)" in " ".join(stderr.split())  # the decoder's video
     assert_same_shards(tmp_path / "synthetic" / local_reference.key, local_reference.path)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("ray_cluster", [2], indirect=True)
+def test_a_node_that_leaves_mid_job_loses_no_video(ray_cluster, local_reference, synthetic_root,
+                                                   random_physnet, tmp_path):
+    """A worker node removed while its CueWorkers compute: they are lost for good (pinned to
+    it), the videos they held go round again on the other nodes, and the cache ends equal."""
+    command = precompute_command(synthetic_root, random_physnet, tmp_path, "--address", ray_cluster.address)
+    driver = subprocess.Popen(command, cwd=REPO, env=driver_env(), stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True)
+    leaving = ray_cluster.list_all_nodes()[-1]  # not the head
+    leaving_pid = leaving.all_processes["raylet"][0].process.pid
+    removed, deadline = False, time.time() + RUN_TIMEOUT_S
+    try:
+        while not removed and driver.poll() is None and time.time() < deadline:
+            on_node = [p for p in ray_processes("ray::CueWorker.cues")
+                       if leaving_pid in (parent.pid for parent in p.parents())]
+            if on_node:
+                ray_cluster.remove_node(leaving)
+                removed = True
+            time.sleep(0.02)
+        stdout, stderr = driver.communicate(timeout=max(1.0, deadline - time.time()))
+    finally:
+        if driver.poll() is None:
+            driver.kill()
+        ray_cluster.add_node(num_cpus=2, object_store_memory=96 * 1024**2)
+    assert removed, "the job ended before the node left"
+    assert driver.returncode == 0, stdout + stderr
+    assert "4 videos done (8 clips), 0 failed" in stdout
+    assert "CueWorker was lost" in " ".join(stderr.split())
+    assert_same_shards(tmp_path / "synthetic" / local_reference.key, local_reference.path)
