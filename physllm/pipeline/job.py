@@ -361,6 +361,8 @@ class _PartRouter:
         self.attempt: dict[str, int] = {}
         self.videos: dict[str, _VideoParts] = {}
         self._ray = ray
+        # a worker Ray will not bring back: dead, or its restart pinned to a node that has left
+        self.worker_lost = (ray.exceptions.RayActorError, ray.exceptions.ActorUnschedulableError)
 
     def run(self, pending: list[VideoRecord]) -> Iterator[tuple[str, int, "_VideoParts | None"]]:
         ray = self._ray
@@ -408,8 +410,8 @@ class _PartRouter:
         worker = self.starting.pop(ref)
         try:
             self._ray.get(ref)
-        except self._ray.exceptions.RayActorError as exc:
-            self._lose(worker, f"a CueWorker failed to start: {exc}")
+        except self.worker_lost as exc:
+            self._lose(worker, f"a CueWorker failed to start ({type(exc).__name__}): {exc}")
             return
         self.started += 1
         self.free += [worker, worker]
@@ -441,7 +443,7 @@ class _PartRouter:
         worker, video_id, attempt = self.running.pop(ref)
         try:
             part = self._ray.get(ref)
-        except self._ray.exceptions.RayActorError as exc:  # retries spent or its node gone
+        except self.worker_lost as exc:  # restarts spent or its node gone
             self._lose(worker, f"a CueWorker was lost for good ({type(exc).__name__})")
             yield from self._retry(video_id, attempt, f"its CueWorker was lost ({type(exc).__name__})")
             return

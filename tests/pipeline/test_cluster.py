@@ -150,3 +150,30 @@ def test_a_node_that_leaves_mid_job_loses_no_video(ray_cluster, local_reference,
     assert "4 videos done (8 clips), 0 failed" in stdout
     assert "CueWorker was lost" in " ".join(stderr.split())
     assert_same_shards(tmp_path / "synthetic" / local_reference.key, local_reference.path)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("ray_cluster", [2], indirect=True)
+def test_a_driver_killed_on_the_cluster_resumes(ray_cluster, local_reference, synthetic_root, random_physnet,
+                                                tmp_path):
+    """SIGKILL the driver once a shard is written: Ray ends its job's workers, and the next run
+    computes only the rest, equal to the uninterrupted local run."""
+    command = precompute_command(synthetic_root, random_physnet, tmp_path, "--address", ray_cluster.address)
+    manifest = tmp_path / "synthetic" / local_reference.key / "manifest.json"
+    driver = subprocess.Popen(command, cwd=REPO, env=driver_env(), stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + RUN_TIMEOUT_S
+        while time.time() < deadline and driver.poll() is None:
+            if manifest.exists() and load_cache(manifest.parent).manifest.done():
+                break
+            time.sleep(0.05)
+        done_at_kill = len(load_cache(manifest.parent).manifest.done())
+    finally:
+        driver.kill()
+        driver.wait()
+    assert 1 <= done_at_kill < 4, "the run was not interrupted between videos"
+    run = subprocess.run(command, cwd=REPO, env=driver_env(), capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert f"computed {4 - done_at_kill} videos" in run.stdout
+    assert_same_shards(manifest.parent, local_reference.path)
