@@ -303,7 +303,10 @@ def _run_ray_job(cfg: PrecomputeConfig, backbone: Path, cache: Cache, pending: l
 
     started = time.time()
     init_ray(cfg.address)
-    plan = plan_workers(alive_nodes(), cfg.num_backbone_workers, cfg.num_gpus_per_worker, cfg.decode_cpus)
+    nodes = alive_nodes()
+    plan = plan_workers(nodes, cfg.num_backbone_workers, cfg.num_gpus_per_worker, cfg.decode_cpus)
+    if len(nodes) > 1:
+        console.print(f"precompute on {len(nodes)} Ray nodes: {plan.summary()}", highlight=False, soft_wrap=True)
     workers = [_start_worker(p, backbone, cfg) for p in plan.workers]  # first: they load while decoding starts
     # A decoder runs ahead of the workers by at most two parts: memory is bounded by the parts in
     # flight (`batch_size` clips each), never by a video's or the dataset's length. The router

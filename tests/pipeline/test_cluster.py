@@ -72,6 +72,8 @@ def test_a_three_node_cluster_writes_the_local_shards(ray_cluster, local_referen
     run = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
     assert run.returncode == 0, run.stdout + run.stderr
     assert "4 videos done (8 clips), 0 failed" in run.stdout
+    workers = 3 * ray_cluster.cpus_per_node  # round(0.75 × CPUs) per node
+    assert f"precompute on 3 Ray nodes: {workers} CueWorker(s)" in " ".join(run.stderr.split())
     assert_same_shards(tmp_path / "synthetic" / local_reference.key, local_reference.path)
 
 

@@ -59,3 +59,9 @@ def test_a_plan_that_cannot_be_placed_is_refused_with_what_was_asked_and_found(s
     with pytest.raises(PhysllmError, match=message) as error:
         plan_workers(nodes(*shapes), workers, gpus, decode)
     assert "Nodes found: 10.0.0.0" in str(error.value)
+
+
+def test_the_plan_summary_names_each_node_and_the_decoders():
+    plan = plan_workers(nodes((2, 0), (1, 0)), None, 0.0, 0.5)
+    assert plan.summary() == ("3 CueWorker(s) (node0000: 2 × {'CPU': 0.75}; node1000: 1 × {'CPU': 0.5}), "
+                              "2 decoder(s) at once")
