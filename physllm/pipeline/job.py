@@ -437,6 +437,7 @@ class _PartRouter:
             del self.decoding[generator]
             return
         except self._ray.exceptions.RayError as exc:
+            del self.decoding[generator]
             yield from self._retry(video_id, attempt, f"its decoder was lost ({type(exc).__name__})")
             return
         worker = self.free.pop()
