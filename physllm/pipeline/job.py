@@ -403,8 +403,8 @@ class _PartRouter:
         """What the job holds and waits for, in one line."""
         available = self._ray.available_resources()
         free = ", ".join(f"{name} {available.get(name, 0):g}" for name in ("CPU", "GPU"))
-        waiting = (f", {len(self.starting)} not started (each asks {self.plan.workers[0].resources()} "
-                   f"on its node)" if self.starting else "")
+        waiting = (f", {len(self.starting)} not started yet (loading, or waiting for "
+                   f"{self.plan.workers[0].resources()} on their node)" if self.starting else "")
         return (f"{self.started} of {self.num_workers} CueWorkers started{waiting}, {len(self.lost)} lost; "
                 f"{len(self.running)} part(s) computing, {len(self.decoding)} video(s) decoding, "
                 f"{len(self.todo)} queued; free on the cluster now: {free}")

@@ -186,6 +186,6 @@ def test_a_job_waiting_on_resources_says_so_and_stops_at_its_timeout(ray_local, 
     finally:
         remove_placement_group(held)
     assert time.time() - started < 30
-    assert "0 of 2 CueWorkers started, 2 not started (each asks {'CPU': 0.75} on its node)" in str(error.value)
+    assert "0 of 2 CueWorkers started, 2 not started yet (loading, or waiting for {'CPU': 0.75} on their node)" in str(error.value)
     assert "free on the cluster now: CPU 0" in str(error.value)
     assert "waiting 3 s: 0 of 2 CueWorkers started" in " ".join(capsys.readouterr().err.split())
