@@ -17,10 +17,20 @@ manifest: one writer, atomic files (shards/writer.py), so a kill at any instant 
 A done video whose shard no longer matches its manifest entry (missing, or another sha256:
 damaged on disk or in a copy) is computed again, as is one whose source video changed.
 
+On a cluster (`--address` or RAY_ADDRESS) the same driver runs; worker_plan.py sizes each
+CueWorker for one node and pins it there, keeping a decoder's CPU free on every node, and refuses
+a plan the cluster cannot place before anything starts. A worker takes parts only once it has
+started, so one waiting for resources holds none; while nothing progresses the driver says what
+it waits for every 15 s and stops after `wait_timeout_s`. Faults: Ray restarts a CueWorker whose
+process dies and re-runs the calls it held (max_restarts, max_task_retries); a decoder lost
+mid-video, or a worker lost for good (its node gone), sends that video round again from its
+first frame, at most three times. Parts are keyed by index and a shard is written once, when all
+its video's parts are back, so a retry never duplicates or mixes rows.
+
 Why not Ray Data (the first version used it): on a 2-core machine its executor added ~2 s of
 start-up and ~4-9 s between a worker finishing a part and the driver seeing it, and its flat_map
 packed a whole video's parts into one block, so memory grew with the video's length. Routing
-parts by hand is twenty lines and removes all three (bench/precompute.py).
+parts by hand (`_PartRouter`) removes all three (bench/precompute.py).
 
 The cache key holds every setting that changes the cues (backbone weights' sha256, describer
 provenance, clip and face settings, the dataset's root); workers, batch sizes and the address do
@@ -67,9 +77,13 @@ class PrecomputeConfig:
     num_gpus_per_worker: float = 0.0  # > 0 asks Ray for GPUs; the models then run on CUDA
     decode_cpus: float = 0.5  # Ray CPUs a decoder claims; the workers share the rest of a CPU node
     address: str | None = None  # a Ray cluster; None: $RAY_ADDRESS, else a local instance
+    # Seconds with nothing progressing (no worker started, no part back) before the job stops and
+    # says what it waited for; a notice is printed every 15 s before that. Ten minutes covers a
+    # worker loading LLaVA-7B from a slow disk; a job waiting on a busy cluster's CPUs ends.
+    wait_timeout_s: float = 600.0
     # valid values: a setting outside them is refused with its range (physllm/config.py)
     RANGES = {"batch_size": ">= 1", "num_backbone_workers": ">= 1", "num_gpus_per_worker": ">= 0",
-              "decode_cpus": "> 0"}
+              "decode_cpus": "> 0", "wait_timeout_s": ">= 1"}
 
 
 @dataclass
@@ -154,6 +168,10 @@ class CueWorker:
         self.runner = BackboneRunner(backbone, device=device, batch_size=batch_size, threads=threads)
         self.describer = make_describer(describer, describer_model)
 
+    def ready(self) -> bool:
+        """Answers once the models are loaded: the router hands parts only to started workers."""
+        return True
+
     def cues(self, part: dict) -> dict:
         clips: list[Clip] = part.pop("clips")
         part["rows"] = cue_rows(clips, self.runner, self.describer, part["fps"]) if clips else []
@@ -184,13 +202,29 @@ def cue_rows(clips: list[Clip], runner, describer, fps: float) -> list[dict]:
 
 @dataclass
 class _VideoParts:
-    rows: list[dict] = field(default_factory=list)
-    parts_seen: int = 0
+    """One video's cue rows as its parts come back, keyed by part index (a part seen twice counts once)."""
+
+    parts: dict[int, list[dict]] = field(default_factory=dict)
     num_parts: int | None = None  # known once the last part arrives
     error: str = ""
 
+    def add(self, part: dict) -> int:
+        """Take a worker's part; returns the clips it adds."""
+        if part["last"]:
+            self.num_parts, self.error = part["part"] + 1, part["error"]
+        if part["part"] in self.parts:
+            return 0
+        self.parts[part["part"]] = part["rows"]
+        return len(part["rows"])
+
     def complete(self) -> bool:
-        return self.num_parts is not None and self.parts_seen == self.num_parts
+        return self.num_parts is not None and len(self.parts) == self.num_parts
+
+    def num_clips(self) -> int:
+        return sum(map(len, self.parts.values()))
+
+    def rows(self) -> list[dict]:
+        return [row for index in sorted(self.parts) for row in self.parts[index]]
 
 
 def identity_columns(record: VideoRecord, clip_cfg: ClipConfig) -> dict:
@@ -210,7 +244,7 @@ def finish_video(cache: Cache, record: VideoRecord, parts: _VideoParts, file_met
         record_failure(cache, record.video_id, parts.error)
         return parts.error
     identity = identity_columns(record, clip_cfg)
-    rows = sorted((identity | row for row in parts.rows), key=lambda r: r["clip_index"])
+    rows = sorted((identity | row for row in parts.rows()), key=lambda r: r["clip_index"])
     write_video_shard(cache, record.video_id, rows, file_metadata, source_fingerprint(record.path))
     return ""
 
@@ -262,21 +296,22 @@ class _Tally(NamedTuple):
     first_clips: int = 0  # the clips of that part
 
 
-def _worker_plan(cfg: PrecomputeConfig, cluster_cpus: float) -> tuple[int, dict, int]:
-    """How many CueWorkers, the Ray resources of each, and its torch threads.
+MAX_VIDEO_ATTEMPTS = 3  # a video whose decoder or worker is lost this often is recorded failed
+WORKER_RESTARTS = 4  # Ray restarts a killed CueWorker this often, retrying its calls (max_task_retries)
+NOTICE_EVERY_S = 15.0  # with nothing progressing, say what the job waits for this often (or twice per timeout)
 
-    On CPUs, workers run one torch thread each: PhysNet gains only 1.6x from a second thread here
-    (bench/precompute.py: 423 vs 261 frames/s), so two one-thread workers beat one with two.
-    Decoding and cropping cost ~1.1 ms of CPU per frame against PhysNet's ~3.8 on one thread,
-    so by default a quarter of the cores is left to the decoders and workers get the rest. A GPU
-    worker needs one CPU to feed it, leaving the node's other cores to decoding, the bottleneck
-    once PhysNet runs on a GPU.
-    """
-    if cfg.num_gpus_per_worker > 0:
-        return cfg.num_backbone_workers or 1, {"num_cpus": 1, "num_gpus": cfg.num_gpus_per_worker}, 1
-    workers = cfg.num_backbone_workers or max(1, round(0.75 * cluster_cpus))
-    cpus = max(0.5, (cluster_cpus - cfg.decode_cpus) / workers)
-    return workers, {"num_cpus": cpus}, max(1, round(cpus))
+
+def _start_worker(placement, backbone: Path, cfg: PrecomputeConfig):
+    """One CueWorker pinned to its planned node (worker_plan.py); Ray restarts it if its process
+    dies and re-runs the calls it held, so a killed worker costs only the parts it was computing."""
+    import ray
+    from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+    actor = ray.remote(CueWorker).options(
+        num_cpus=placement.num_cpus, num_gpus=placement.num_gpus, max_restarts=WORKER_RESTARTS,
+        max_task_retries=-1, scheduling_strategy=NodeAffinitySchedulingStrategy(placement.node_id, soft=False))
+    return actor.remote(str(backbone.resolve()), cfg.describer, cfg.describer_model, cfg.batch_size,
+                        placement.threads, placement.num_gpus > 0)
 
 
 def _run_ray_job(cfg: PrecomputeConfig, backbone: Path, cache: Cache, pending: list[VideoRecord],
@@ -285,75 +320,185 @@ def _run_ray_job(cfg: PrecomputeConfig, backbone: Path, cache: Cache, pending: l
     import ray
 
     from physllm.pipeline.ray_runtime import init_ray
+    from physllm.pipeline.worker_plan import alive_nodes, plan_workers
     from rich.progress import TextColumn
 
     started = time.time()
     init_ray(cfg.address)
-    cluster_cpus = ray.cluster_resources().get("CPU", 1.0)
-    num_workers, resources, threads = _worker_plan(cfg, cluster_cpus)
-    worker_class = ray.remote(CueWorker).options(**resources)
-    workers = [worker_class.remote(str(backbone.resolve()), cfg.describer, cfg.describer_model, cfg.batch_size,
-                                   threads, cfg.num_gpus_per_worker > 0)
-               for _ in range(num_workers)]  # created first: they load while decoding starts
+    nodes = alive_nodes()
+    plan = plan_workers(nodes, cfg.num_backbone_workers, cfg.num_gpus_per_worker, cfg.decode_cpus)
+    if len(nodes) > 1:
+        console.print(f"precompute on {len(nodes)} Ray nodes: {plan.summary()}", highlight=False, soft_wrap=True)
+    workers = [_start_worker(p, backbone, cfg) for p in plan.workers]  # first: they load while decoding starts
     # A decoder runs ahead of the workers by at most two parts: memory is bounded by the parts in
-    # flight (`batch_size` clips each), never by a video's or the dataset's length.
+    # flight (`batch_size` clips each), never by a video's or the dataset's length. The router
+    # retries a lost decoder itself (max_retries=0 here), as a whole video.
     decoder = ray.remote(decode_video).options(num_cpus=cfg.decode_cpus, num_returns="streaming",
-                                               _generator_backpressure_num_objects=2)
-    max_decoders = max(1, int(cluster_cpus - resources["num_cpus"] * num_workers))
+                                               _generator_backpressure_num_objects=2, max_retries=0)
+    router = _PartRouter(workers, decoder, cfg, plan)
     by_id = {r.video_id: r for r in pending}
-    videos: dict[str, _VideoParts] = {}
     total_clips = sum(expected_clips(r.num_frames, r.fps, cfg.clips) for r in pending)
     clips_done, first = 0, _Tally()
-    with make_progress(TextColumn("{task.fields[rate]}")) as progress:
-        video_task = progress.add_task("videos", total=len(pending), rate="")
-        clip_task = progress.add_task("clips", total=total_clips, rate="")
-        for part in _route_parts(pending, workers, decoder, cfg, max_decoders):
-            parts = videos.setdefault(part["video_id"], _VideoParts())
-            parts.rows += part["rows"]
-            parts.parts_seen += 1
-            if part["last"]:
-                parts.num_parts, parts.error = part["part"] + 1, part["error"]
-            clips_done += len(part["rows"])
-            if part["rows"] and not first.first_clips:
-                first = _Tally(first_seconds=time.time() - started, first_clips=len(part["rows"]))
-            progress.update(clip_task, advance=len(part["rows"]),
-                            rate=f"{clips_done / (time.time() - started):.2f} clips/s")
-            if parts.complete():
-                finish_video(cache, by_id[part["video_id"]], videos.pop(part["video_id"]), file_metadata,
-                             cfg.clips)
-                progress.advance(video_task)
+    try:
+        with make_progress(TextColumn("{task.fields[rate]}")) as progress:
+            video_task = progress.add_task("videos", total=len(pending), rate="")
+            clip_task = progress.add_task("clips", total=total_clips, rate="")
+            for video_id, clips, finished in router.run(pending):
+                clips_done += clips
+                if clips > 0 and not first.first_clips:
+                    first = _Tally(first_seconds=time.time() - started, first_clips=clips)
+                progress.update(clip_task, advance=clips,
+                                rate=f"{clips_done / (time.time() - started):.2f} clips/s")
+                if finished is not None:
+                    finish_video(cache, by_id[video_id], finished, file_metadata, cfg.clips)
+                    progress.advance(video_task)
+    finally:  # a worker still waiting for resources would otherwise take them after the job
+        for worker in workers:
+            ray.kill(worker)
     return first._replace(clips=clips_done)
 
 
-def _route_parts(videos: list[VideoRecord], workers: list, decoder, cfg: PrecomputeConfig,
-                 max_decoders: int) -> Iterator[dict]:
-    """Hand each decoded part to a free worker; yield the workers' parts as they finish.
+class _PartRouter:
+    """Hand each decoded part to a free, started worker; yield (video_id, clips gained, the
+    video's parts once complete or None) as workers finish parts.
 
     Parts go from a decoder to a worker through Ray's object store, never through the driver; a
     decoder whose next part is ready waits (backpressure) until a worker is free to take it. Each
     worker holds two parts, the one it computes and the next, so it never waits on the driver.
+    A worker takes parts only once it has started, so one that Ray cannot place never holds
+    any. A decoder lost mid-video, or a worker lost for good (its node gone, its restarts spent),
+    sends the whole video round again (its parts so far are dropped; a part is keyed by its
+    index, so none counts twice), at most MAX_VIDEO_ATTEMPTS times. With nothing progressing the
+    router says what it waits for every NOTICE_EVERY_S, and stops after `cfg.wait_timeout_s`.
     """
-    import ray
 
-    todo, decoding, free = list(reversed(videos)), [], [w for w in workers for _ in range(2)]
-    running: dict = {}  # ObjectRef of a worker's result -> that worker
-    while todo or decoding or running:
-        while todo and len(decoding) <= max_decoders:  # one more waits in Ray's queue to start at once
-            decoding.append(decoder.remote(todo.pop(), cfg.clips, cfg.batch_size))
-        ready, _ = ray.wait(list(running) + (decoding if free else []), num_returns=1)
-        if isinstance(ready[0], ray.ObjectRefGenerator):
-            try:
-                part_ref = next(ready[0])
-            except StopIteration:
-                decoding.remove(ready[0])
+    def __init__(self, workers: list, decoder, cfg: PrecomputeConfig, plan):
+        import ray
+
+        self.decoder, self.cfg, self.plan = decoder, cfg, plan
+        self.starting = {w.ready.remote(): w for w in workers}  # ready() ref -> worker
+        self.num_workers, self.started, self.lost = len(workers), 0, set()
+        self.free: list = []  # a started worker appears twice: the part it computes and the next
+        self.running: dict = {}  # cues() ref -> (worker, video_id, attempt)
+        self.decoding: dict = {}  # ObjectRefGenerator -> (video_id, attempt)
+        self.todo: list[str] = []
+        self.records: dict[str, VideoRecord] = {}
+        self.attempt: dict[str, int] = {}
+        self.videos: dict[str, _VideoParts] = {}
+        self._ray = ray
+        # a worker Ray will not bring back: dead, or its restart pinned to a node that has left
+        self.worker_lost = (ray.exceptions.RayActorError, ray.exceptions.ActorUnschedulableError)
+
+    def run(self, pending: list[VideoRecord]) -> Iterator[tuple[str, int, "_VideoParts | None"]]:
+        ray = self._ray
+        self.records = {r.video_id: r for r in pending}
+        self.attempt = {r.video_id: 1 for r in pending}
+        self.todo = [r.video_id for r in reversed(pending)]
+        notice_every = min(NOTICE_EVERY_S, self.cfg.wait_timeout_s / 2)
+        last_event, notice_at = time.time(), notice_every
+        while self.todo or self.decoding or self.running:
+            while self.todo and len(self.decoding) <= self.plan.decoder_slots:  # one more waits in Ray's queue
+                video_id = self.todo.pop()
+                generator = self.decoder.remote(self.records[video_id], self.cfg.clips, self.cfg.batch_size)
+                self.decoding[generator] = (video_id, self.attempt[video_id])
+            waitables = list(self.starting) + list(self.running) + (list(self.decoding) if self.free else [])
+            ready, _ = ray.wait(waitables, num_returns=1, timeout=notice_every)
+            if not ready:
+                idle = time.time() - last_event
+                if idle >= self.cfg.wait_timeout_s:
+                    raise PhysllmError(f"precompute made no progress for {idle:.0f} s (wait_timeout_s): "
+                                       f"{self.state()}. The videos already written are kept; free "
+                                       f"resources on the cluster (or ask for less) and run the command again.")
+                if idle >= notice_at:
+                    console.print(f"waiting {idle:.0f} s: {self.state()}", highlight=False, soft_wrap=True)
+                    notice_at += notice_every
                 continue
-            worker = free.pop()
-            running[worker.cues.remote(part_ref)] = worker
-            continue
-        free.append(running.pop(ready[0]))
+            last_event, notice_at = time.time(), notice_every
+            if ready[0] in self.starting:
+                self._worker_started(ready[0])
+            elif isinstance(ready[0], ray.ObjectRefGenerator):
+                yield from self._route_next_part(ready[0])
+            else:
+                yield from self._part_done(ready[0])
+
+    def state(self) -> str:
+        """What the job holds and waits for, in one line."""
+        available = self._ray.available_resources()
+        free = ", ".join(f"{name} {available.get(name, 0):g}" for name in ("CPU", "GPU"))
+        waiting = (f", {len(self.starting)} not started yet (loading, or waiting for "
+                   f"{self.plan.workers[0].resources()} on their node)" if self.starting else "")
+        return (f"{self.started} of {self.num_workers} CueWorkers started{waiting}, {len(self.lost)} lost; "
+                f"{len(self.running)} part(s) computing, {len(self.decoding)} video(s) decoding, "
+                f"{len(self.todo)} queued; free on the cluster now: {free}")
+
+    def _worker_started(self, ref) -> None:
+        worker = self.starting.pop(ref)
         try:
-            part = ray.get(ready[0])
-        except ray.exceptions.RayError as exc:
-            raise PhysllmError(f"a precompute worker failed ({type(exc).__name__}); the videos already "
-                               f"written are kept, run the command again to resume.\n{exc}") from exc
-        yield part
+            self._ray.get(ref)
+        except self.worker_lost as exc:
+            self._lose(worker, f"a CueWorker failed to start ({type(exc).__name__}): {exc}")
+            return
+        self.started += 1
+        self.free += [worker, worker]
+
+    def _lose(self, worker, reason: str) -> None:
+        """A worker Ray will not bring back: no part goes to it again."""
+        if id(worker) not in self.lost:
+            self.lost.add(id(worker))
+            self.free = [w for w in self.free if w is not worker]
+            console.print(f"[yellow]warning:[/yellow] {reason.splitlines()[0]}", highlight=False, soft_wrap=True)
+        if len(self.lost) == self.num_workers:
+            raise PhysllmError(f"every CueWorker was lost ({reason.splitlines()[0]}); the videos already "
+                               f"written are kept, run the command again to resume")
+
+    def _route_next_part(self, generator) -> Iterator[tuple[str, int, "_VideoParts | None"]]:
+        video_id, attempt = self.decoding[generator]
+        try:
+            part_ref = next(generator)
+        except StopIteration:
+            del self.decoding[generator]
+            return
+        except self._ray.exceptions.RayError as exc:
+            del self.decoding[generator]
+            yield from self._retry(video_id, attempt, f"its decoder was lost ({type(exc).__name__})")
+            return
+        worker = self.free.pop()
+        self.running[worker.cues.remote(part_ref)] = (worker, video_id, attempt)
+
+    def _part_done(self, ref) -> Iterator[tuple[str, int, "_VideoParts | None"]]:
+        worker, video_id, attempt = self.running.pop(ref)
+        try:
+            part = self._ray.get(ref)
+        except self.worker_lost as exc:  # restarts spent or its node gone
+            self._lose(worker, f"a CueWorker was lost for good ({type(exc).__name__})")
+            yield from self._retry(video_id, attempt, f"its CueWorker was lost ({type(exc).__name__})")
+            return
+        except self._ray.exceptions.RayError as exc:  # e.g. the part's decoder died under it
+            self.free.append(worker)
+            yield from self._retry(video_id, attempt, f"a part was lost ({type(exc).__name__})")
+            return
+        self.free.append(worker)
+        if self.attempt[video_id] != attempt:
+            return  # a part of an attempt already given up
+        parts = self.videos.setdefault(video_id, _VideoParts())
+        gained = parts.add(part)
+        finished = self.videos.pop(video_id) if parts.complete() else None
+        yield video_id, gained, finished
+
+    def _retry(self, video_id: str, attempt: int, reason: str) -> Iterator[tuple[str, int, "_VideoParts | None"]]:
+        """Send a video round again from its first frame, or record it failed after the last try."""
+        if self.attempt[video_id] != attempt:
+            return  # this attempt is already being retried
+        self.attempt[video_id] = attempt + 1
+        dropped = self.videos.pop(video_id, _VideoParts()).num_clips()
+        for generator, (other, _) in list(self.decoding.items()):
+            if other == video_id:
+                del self.decoding[generator]
+                self._ray.cancel(generator)
+        if attempt >= MAX_VIDEO_ATTEMPTS:
+            yield video_id, -dropped, _VideoParts(error=f"lost {attempt} times on the cluster; last: {reason}")
+            return
+        console.print(f"[yellow]warning:[/yellow] {video_id}: {reason}; computing it again "
+                      f"(attempt {attempt + 1} of {MAX_VIDEO_ATTEMPTS})", highlight=False, soft_wrap=True)
+        self.todo.append(video_id)
+        yield video_id, -dropped, None

@@ -55,17 +55,24 @@ def train_distributed(cfg: TrainConfig) -> TrainResult:
         scaling_config=ScalingConfig(num_workers=cfg.num_workers, use_gpu=cfg.use_gpu),
         run_config=RunConfig(name="physllm-train", storage_path=str(out / "ray")),
     )
+    earlier = len(metric_lines(out))  # a resumed run appends to the metrics of the run it continues
     trainer.fit()
-    return result_from_outputs(out)
+    return result_from_outputs(out, skip_lines=earlier)
 
 
-def result_from_outputs(out: Path) -> TrainResult:
-    """The TrainResult of a run whose workers wrote `out` (epoch lines of metrics.jsonl)."""
+def metric_lines(out: Path) -> list[dict]:
+    metrics = out / METRICS_FILE
+    return [json.loads(line) for line in metrics.read_text().splitlines()] if metrics.is_file() else []
+
+
+def result_from_outputs(out: Path, skip_lines: int = 0) -> TrainResult:
+    """The TrainResult of a run whose workers wrote `out`: the epoch lines of metrics.jsonl after
+    the first `skip_lines` (those of the run it resumed), as `train` returns the epochs it ran."""
     last = json.loads((out / LAST / TRAINING_FILE).read_text())
     best = out / BEST
     best_mae = json.loads((best / TRAINING_FILE).read_text())["metrics"].get("val_mae", math.inf) \
         if best.is_dir() else math.inf
-    lines = [json.loads(line) for line in (out / METRICS_FILE).read_text().splitlines()]
+    lines = metric_lines(out)[skip_lines:]
     history = [m for m in lines if "train_loss" in m]
     bad = [f"{m['bad_clip']}: {m['columns']}" for m in lines if "bad_clip" in m]
     return TrainResult(out, best if best.is_dir() else None, out / LAST, best_mae,

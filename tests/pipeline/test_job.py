@@ -22,6 +22,7 @@ from physllm.model.physnet import PhysNet, feature_shapes
 from physllm.pipeline.backbone import BackboneRunner
 from physllm.pipeline.clips import ClipConfig, record_clips
 from physllm.pipeline.face import FaceConfig
+from physllm.errors import PhysllmError
 from physllm.pipeline.job import PrecomputeConfig, cue_settings, run_precompute
 from physllm.shards.cache import cache_key, load_cache, verify_cache
 from physllm.shards.reader import open_shards
@@ -191,3 +192,24 @@ def test_end_to_end_with_the_tiny_llava_describer(full_run, tiny_llava_dir, tmp_
     assert settings["describer"]["name"] == "llava"
     descriptions = open_shards(summary.path).read_video("synthetic/subject1/vid").column("description")
     assert len(descriptions) == 3 and all(isinstance(d, str) for d in descriptions.to_pylist())
+
+
+def test_a_job_waiting_on_resources_says_so_and_stops_at_its_timeout(ray_local, synthetic_root, backbone,
+                                                                     tmp_path, capsys):
+    """Every CPU held by someone else: the workers cannot start; the job says what it waits for
+    and stops after wait_timeout_s instead of hanging."""
+    from ray.util.placement_group import placement_group, remove_placement_group
+
+    held = placement_group([{"CPU": ray_local.cluster_resources()["CPU"]}])
+    ray_local.get(held.ready(), timeout=30)
+    cfg = PrecomputeConfig("synthetic", synthetic_root, cache_root=tmp_path, backbone=backbone, wait_timeout_s=6)
+    started = time.time()
+    try:
+        with pytest.raises(PhysllmError, match="made no progress for 6 s") as error:
+            run_precompute(cfg)
+    finally:
+        remove_placement_group(held)
+    assert time.time() - started < 30
+    assert "0 of 2 CueWorkers started, 2 not started yet (loading, or waiting for {'CPU': 0.75} on their node)" in str(error.value)
+    assert "free on the cluster now: CPU 0" in str(error.value)
+    assert "waiting 3 s: 0 of 2 CueWorkers started" in " ".join(capsys.readouterr().err.split())
