@@ -9,7 +9,9 @@ as the field does (`pulse.to_pulse`), and read two ways:
 - the whole video: HR at the periodogram peak;
 - sliding windows (10 s, step 1 s by default): HR, SNR of the spectral peak (de Haan 2013, as
   `pulse.snr_db`) and a confidence in [0, 1]; windows with too little face, or an SNR under
-  the threshold, are flagged and get no number.
+  the threshold, are flagged and get no number;
+- vitals (`physllm.vitals`): HRV (SDNN, RMSSD, pNN50) per window and for the video, breathing
+  rate for the video, each with its own flag, read on the wave before the HR band-pass.
 
 Memory holds one batch of clips at a time plus one float per frame, whatever the length.
 """
@@ -19,13 +21,13 @@ from __future__ import annotations
 import csv
 import json
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Iterable, Iterator, Protocol, Sequence
 
 import numpy as np
 
-from physllm import pulse
+from physllm import pulse, vitals
 from physllm.data_catalog.video_io import open_video, probe_video
 from physllm.errors import PhysllmError, VideoError
 from physllm.evaluation.baselines import BASELINES
@@ -51,6 +53,10 @@ class WindowEstimate:
     confidence: float  # in [0, 1]; 0 for a window without a face
     face_fraction: float
     flag: str  # "ok" | "no_face" | "low_snr"
+    sdnn_ms: float | None = None  # HRV of the window (physllm.vitals); None unless hrv_flag is "ok"
+    rmssd_ms: float | None = None
+    pnn50: float | None = None
+    hrv_flag: str = "not_read"  # the window's own flag when it is not "ok", else vitals' flag
 
 
 @dataclass
@@ -62,6 +68,7 @@ class Prediction:
     windows: list[WindowEstimate]
     pulse: np.ndarray  # (N,) the band-passed pulse, one value per frame used
     face: np.ndarray  # (N,) share of face detections of each frame's clip
+    vitals: vitals.Vitals | None = None  # HRV and breathing of the frames with a face
 
     @property
     def duration_s(self) -> float:
@@ -236,6 +243,23 @@ def estimate_windows(pulse_wave: np.ndarray, face: np.ndarray, fps: float,
     return [estimate_window(pulse_wave, face, fps, int(s), cfg) for s in starts]
 
 
+def window_vitals(window: WindowEstimate, raw_pulse: np.ndarray, fps: float) -> WindowEstimate:
+    """The window with its HRV; a window without a reliable HR gets its flag and no HRV."""
+    if window.flag != "ok":
+        return replace(window, hrv_flag=window.flag)
+    start, stop = int(round(window.start_s * fps)), int(round(window.end_s * fps))
+    read = vitals.vitals(raw_pulse[start:stop], fps)
+    return replace(window, sdnn_ms=read.sdnn_ms, rmssd_ms=read.rmssd_ms, pnn50=read.pnn50, hrv_flag=read.hrv_flag)
+
+
+def whole_video_vitals(raw_pulse: np.ndarray, face: np.ndarray, fps: float,
+                       windows: Sequence[WindowEstimate]) -> vitals.Vitals | None:
+    """HRV and breathing over the frames with a face (as `whole_video_hr`); None if no window is reliable."""
+    if not any(w.flag == "ok" for w in windows):
+        return None
+    return vitals.vitals(raw_pulse[face > 0], fps)
+
+
 def whole_video_hr(pulse_wave: np.ndarray, face: np.ndarray, fps: float,
                    windows: Sequence[WindowEstimate]) -> float | None:
     """HR at the periodogram peak of the frames with a face; None if no window is reliable."""
@@ -278,10 +302,13 @@ def predict_video(source: Path, estimator: Estimator, cfg: PredictConfig = Predi
     wave = estimator.video_wave(np.concatenate(signals), face_per_frame, info.fps)
     wave = np.where(np.isfinite(wave), wave, 0.0)
     pulse_wave = pulse.to_pulse(wave, info.fps, diff=estimator.is_diff)
-    windows = estimate_windows(pulse_wave, face_per_frame, info.fps, cfg)
+    raw_pulse = vitals.pulse_domain(wave, estimator.is_diff)
+    windows = [window_vitals(w, raw_pulse, info.fps)
+               for w in estimate_windows(pulse_wave, face_per_frame, info.fps, cfg)]
     return Prediction(str(source), estimator.name, info.fps,
                       whole_video_hr(pulse_wave, face_per_frame, info.fps, windows),
-                      windows, pulse_wave.astype(np.float32), face_per_frame)
+                      windows, pulse_wave.astype(np.float32), face_per_frame,
+                      whole_video_vitals(raw_pulse, face_per_frame, info.fps, windows))
 
 
 # ---------------------------------------------------------------- outputs
@@ -311,6 +338,7 @@ def write_prediction(pred: Prediction, out_dir: Path, stem: str) -> dict[str, Pa
         ("waveform", f"{stem}_waveform.csv"), ("figure", f"{stem}.png"))}
     summary = {"source": pred.source, "method": pred.method, "fps": pred.fps,
                "duration_s": pred.duration_s, "hr_bpm": pred.hr_bpm,
+               "vitals": asdict(pred.vitals) if pred.vitals else None,
                "windows": [asdict(w) for w in pred.windows],
                "waveform": {"t0_s": 0.0, "fps": pred.fps, "values": pred.pulse.round(5).tolist()}}
     paths["json"].write_text(json.dumps(_finite(summary), indent=1, allow_nan=False))
@@ -415,16 +443,28 @@ def print_batch(result: BatchResult) -> None:
     for pred, paths in result.predictions:
         table = Table(title=f"{pred.source}: {_bpm(pred.hr_bpm)} over {pred.duration_s:.0f} s ({pred.method})",
                       title_justify="left")
-        for column in ("window", "HR (bpm)", "SNR (dB)", "confidence", "flag"):
+        for column in ("window", "HR (bpm)", "SNR (dB)", "confidence", "flag", "RMSSD (ms)"):
             table.add_column(column, justify="right")
         for w in pred.windows:
             table.add_row(f"{w.start_s:.0f}–{w.end_s:.0f} s", _bpm(w.hr_bpm, unit=False),
-                          f"{w.snr_db:.1f}", f"{w.confidence:.2f}", w.flag)
+                          f"{w.snr_db:.1f}", f"{w.confidence:.2f}", w.flag,
+                          f"{w.rmssd_ms:.0f}" if w.rmssd_ms is not None else "—")
         console.print(table)
+        console.print(vitals_line(pred.vitals), highlight=False)
         console.print(f"wrote {paths['json']}, {paths['windows'].name}, {paths['waveform'].name}, "
                       f"{paths['figure'].name}")
     for source, reason in result.failures:
         console.print(f"[bold red]error:[/bold red] {reason}", highlight=False)
+
+
+def vitals_line(read: vitals.Vitals | None) -> str:
+    """`HRV: SDNN 42 ms, RMSSD 35 ms, pNN50 12%; breathing 15.2 /min`, or why each was skipped."""
+    if read is None:
+        return "HRV and breathing: not read (no reliable HR)"
+    hrv = (f"SDNN {read.sdnn_ms:.0f} ms, RMSSD {read.rmssd_ms:.0f} ms, pNN50 {read.pnn50:.0f}%"
+           if read.hrv_flag == "ok" else f"not read ({read.hrv_flag})")
+    breathing = f"{read.breathing_rpm:.1f} /min" if read.breathing_flag == "ok" else f"not read ({read.breathing_flag})"
+    return f"HRV ({read.beats} beats): {hrv}; breathing {breathing}"
 
 
 def _bpm(hr: float | None, unit: bool = True) -> str:

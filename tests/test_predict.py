@@ -143,3 +143,28 @@ def test_a_trained_checkpoint_runs_through_the_same_cue_path_as_precompute(
     cli = runner.invoke(app, ["predict", str(easy_video[0]), "--checkpoint", str(result.last_checkpoint),
                               "--backbone", str(other), "--out", str(out)])
     assert cli.exit_code == 2 and "not the backbone this checkpoint was trained with" in cli.output
+
+
+def test_vitals_per_window_and_per_video_beside_the_heart_rate(easy_video, tmp_path):
+    """POS's vitals on the easy video: HRV in every reliable window, whole-video HRV and breathing
+    read or refused with a flag, all in the JSON and the terminal."""
+    from physllm.data_catalog.ubfc_rppg import read_ground_truth
+    from physllm.vitals import vitals
+
+    video, _ = easy_video
+    pred = predict_video(video, BaselineEstimator("pos"))
+    assert all(w.hrv_flag in {"ok", "too_few_beats", "irregular", "low_snr"} for w in pred.windows)
+    read = [w for w in pred.windows if w.hrv_flag == "ok"]
+    assert read and all(w.rmssd_ms > 0 and w.sdnn_ms > 0 and 0 <= w.pnn50 <= 100 for w in read)
+    truth = vitals(read_ground_truth(video.parent / "ground_truth.txt").ppg, 30.0)
+    assert pred.vitals.hrv_flag == "ok" and truth.hrv_flag == "ok"
+    assert abs(pred.vitals.hr_bpm - truth.hr_bpm) < 3.0
+    # 512 frames are 17 s, under the 20 s breathing needs: refused, with its reason
+    assert pred.vitals.breathing_flag == "too_short" and pred.vitals.breathing_rpm is None
+
+    result = runner.invoke(app, ["predict", str(video), "--baseline", "pos", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    summary = json.loads((tmp_path / "vid.json").read_text())
+    assert summary["vitals"]["hrv_flag"] == "ok" and summary["vitals"]["sdnn_ms"] > 0
+    assert {"sdnn_ms", "rmssd_ms", "pnn50", "hrv_flag"} <= set(summary["windows"][0])
+    assert "HRV (" in " ".join(result.output.split()) and "breathing not read (too_short)" in " ".join(result.output.split())
