@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from physllm.data_catalog import buaa_mihr, cohface, ibvp, mmpd, pure, scamps, ubfc_phys, ubfc_rppg, vipl_hr
+from physllm.data_catalog import bp4d_plus, buaa_mihr, cohface, ibvp, mmpd, pure, scamps, ubfc_phys, ubfc_rppg, vipl_hr
 from physllm.data_catalog.record import VideoRecord, natural_key, record_sort_key
 from physllm.errors import DatasetError
 
@@ -51,6 +51,9 @@ DATASETS: dict[str, DatasetInfo] = {info.name: info for info in (
                 "BVP per frame (30 Hz) + signal-quality label SQ2", ("task", "ppg_quality")),
     DatasetInfo("cohface", "COHFACE (studio and natural light)", cohface.LAYOUT, cohface.CITATION, cohface.scan,
                 "pulse at 256 Hz with time stamps (+ respiration belt)", ("light",)),
+    DatasetInfo("bp4d-plus", "BP4D+ (10 emotion-eliciting tasks)", bp4d_plus.LAYOUT, bp4d_plus.CITATION,
+                bp4d_plus.scan, "blood-pressure wave spanning the video (rate undocumented) + pulse rate",
+                ("task", "sex")),
     DatasetInfo("vipl-hr", "VIPL-HR (9 scenarios × 4 devices)", vipl_hr.LAYOUT, vipl_hr.CITATION, vipl_hr.scan,
                 "PPG spanning the video (rate undocumented) + oximeter HR", ("scenario", "source")),
     DatasetInfo("synthetic", "Synthetic faces with a known pulse (physllm)",
@@ -58,7 +61,8 @@ DATASETS: dict[str, DatasetInfo] = {info.name: info for info in (
                 "Rendered by `physllm datasets synth`.", _scan_synthetic, "PPG per frame (rendered)",
                 ("skin_tone", "light", "motion", "noise", "compression", "difficulty")),
 )}
-ALIASES = {"ubfc": "ubfc-rppg", "buaa": "buaa-mihr", "ubfcphys": "ubfc-phys", "vipl": "vipl-hr"}
+ALIASES = {"ubfc": "ubfc-rppg", "buaa": "buaa-mihr", "ubfcphys": "ubfc-phys", "vipl": "vipl-hr",
+           "bp4d": "bp4d-plus", "bp4d+": "bp4d-plus"}  # no "+" in a name: protocols join sources with it
 
 
 def canonical_name(name: str) -> str:

@@ -170,3 +170,21 @@ def write_vipl_video(root: Path, subject: int, scenario: int, source: int, num_f
     if stamps_fps:
         np.savetxt(folder / "time.txt", np.arange(num_frames) * 1000.0 / stamps_fps, fmt="%.0f")
     return folder
+
+
+def write_bp4d_trial(root: Path, subject: str, task: str, num_frames: int, fps: float = 25.0) -> Path:
+    """`2D+3D/{subject}.zip` gains `{subject}/{task}/NNNN.jpg`; `Physiology/{subject}/{task}/BP_mmHg.txt`
+    (a wave at 1000 Hz spanning the frames, one value per line) + `Pulse Rate_BPM.txt`."""
+    import zipfile
+
+    archive = root / "2D+3D" / f"{subject}.zip"
+    archive.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(archive, "a") as zipped:
+        for i in range(num_frames):
+            bgr = cv2.cvtColor(frame_rgb(i), cv2.COLOR_RGB2BGR)
+            ok, jpeg = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, 95])
+            zipped.writestr(f"{subject}/{task}/{i:04d}.jpg", jpeg.tobytes())
+    trial = root / "Physiology" / subject / task
+    write_csv_column(trial / "BP_mmHg.txt", 80 + 20 * pulse(np.arange(round(num_frames / fps * 1000)) / 1000.0))
+    write_csv_column(trial / "Pulse Rate_BPM.txt", [70.0, 72.0])
+    return trial

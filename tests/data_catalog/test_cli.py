@@ -24,8 +24,8 @@ def one_line(result) -> str:
 def test_list_shows_every_dataset():
     result = runner.invoke(app, ["datasets", "list"])
     assert result.exit_code == 0
-    for name in ("ubfc-rppg", "pure", "mmpd", "buaa-mihr", "scamps", "ubfc-phys", "ibvp", "cohface", "vipl-hr",
-                 "synthetic"):
+    for name in ("ubfc-rppg", "pure", "mmpd", "buaa-mihr", "scamps", "ubfc-phys", "ibvp", "cohface",
+                 "bp4d-plus", "vipl-hr", "synthetic"):
         assert name in result.output
 
 

@@ -4,7 +4,8 @@ import scipy.io
 
 from physllm.data_catalog import scan
 from physllm.errors import DatasetError
-from tests.data_catalog.dataset_writers import FPS, HEIGHT, WIDTH, frame_rgb, pulse, write_matlab_v73, write_scamps_video
+from tests.data_catalog.dataset_writers import (FPS, HEIGHT, WIDTH, frame_rgb, pulse, write_matlab_v73,
+                                                write_scamps_video)
 
 
 @pytest.mark.parametrize("level", ["", "ProcessedData"])
