@@ -153,18 +153,19 @@ def test_vitals_per_window_and_per_video_beside_the_heart_rate(easy_video, tmp_p
 
     video, _ = easy_video
     pred = predict_video(video, BaselineEstimator("pos"))
-    assert all(w.hrv_flag in {"ok", "too_few_beats", "irregular", "low_snr"} for w in pred.windows)
-    read = [w for w in pred.windows if w.hrv_flag == "ok"]
-    assert read and all(w.rmssd_ms > 0 and w.sdnn_ms > 0 and 0 <= w.pnn50 <= 100 for w in read)
+    assert {w.hrv_flag for w in pred.windows} <= {"ok", "noisy_beats", "too_few_beats", "irregular", "low_snr"}
+    for w in pred.windows:  # a number exactly where the flag is "ok"
+        assert (w.rmssd_ms is not None) == (w.sdnn_ms is not None) == (w.hrv_flag == "ok")
+        assert w.hrv_flag != "ok" or (w.rmssd_ms > 0 and 0 <= w.pnn50 <= 100)
     truth = vitals(read_ground_truth(video.parent / "ground_truth.txt").ppg, 30.0)
-    assert pred.vitals.hrv_flag == "ok" and truth.hrv_flag == "ok"
-    assert abs(pred.vitals.hr_bpm - truth.hr_bpm) < 3.0
+    assert truth.hrv_flag == "ok" and pred.vitals.hrv_flag in {"ok", "noisy_beats"}
+    assert abs(pred.vitals.hr_bpm - truth.hr_bpm) < 3.0  # the beats themselves are found
     # 512 frames are 17 s, under the 20 s breathing needs: refused, with its reason
     assert pred.vitals.breathing_flag == "too_short" and pred.vitals.breathing_rpm is None
 
     result = runner.invoke(app, ["predict", str(video), "--baseline", "pos", "--out", str(tmp_path)])
     assert result.exit_code == 0, result.output
     summary = json.loads((tmp_path / "vid.json").read_text())
-    assert summary["vitals"]["hrv_flag"] == "ok" and summary["vitals"]["sdnn_ms"] > 0
+    assert summary["vitals"]["hrv_flag"] == pred.vitals.hrv_flag and summary["vitals"]["beats"] > 20
     assert {"sdnn_ms", "rmssd_ms", "pnn50", "hrv_flag"} <= set(summary["windows"][0])
     assert "HRV (" in " ".join(result.output.split()) and "breathing not read (too_short)" in " ".join(result.output.split())

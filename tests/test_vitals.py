@@ -94,6 +94,16 @@ def test_refuses_noise():
     assert got.hrv_flag in {"low_snr", "irregular"} and got.rmssd_ms is None and got.breathing_rpm is None
 
 
+def test_hrv_refused_on_noisy_beats_while_hr_and_breathing_are_still_read():
+    ppg, rate, beats = known_subject(3, seconds=60.0)
+    noisy = ppg + 0.2 * np.ptp(ppg) * np.random.default_rng(3).standard_normal(ppg.size)
+    got = vitals.vitals(noisy, FPS)
+    assert got.hrv_flag == "noisy_beats" and got.template_r < vitals.VitalsConfig().min_template_r
+    assert got.sdnn_ms is None and got.rmssd_ms is None and got.pnn50 is None
+    assert got.hr_bpm == pytest.approx(60.0 / np.diff(beats).mean(), abs=2.0)
+    assert got.breathing_flag == "ok" and got.breathing_rpm == pytest.approx(rate, abs=1.0)
+
+
 def test_refuses_a_pulse_buried_in_noise():
     ppg, _, _ = known_subject(1)
     noisy = ppg + 2.0 * np.ptp(ppg) * np.random.default_rng(1).standard_normal(ppg.size)
