@@ -21,7 +21,8 @@
   mean level), amplitude (RIAV, peak − preceding trough) and frequency (RIFV, the IBIs), each
   resampled at 4 Hz and read at its periodogram peak in 0.1–0.7 Hz; fused as Karlen et al.'s
   "smart fusion" ("Multiparameter respiratory rate estimation from the photoplethysmogram",
-  IEEE TBME 2013): their median (Karlen: the mean) when their standard deviation is under 4 breaths/min, else refused.
+  IEEE TBME 2013): their median (Karlen: the mean) when their standard deviation is under 4
+  breaths/min, else refused.
   A modulation whose periodogram peaks at the band's edge (drift, ~0.1 Hz Mayer waves in the
   IBIs) is left out, and two must remain.
 
