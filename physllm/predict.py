@@ -254,7 +254,9 @@ def window_vitals(window: WindowEstimate, raw_pulse: np.ndarray, fps: float) -> 
 
 def whole_video_vitals(raw_pulse: np.ndarray, face: np.ndarray, fps: float,
                        windows: Sequence[WindowEstimate]) -> vitals.Vitals | None:
-    """HRV and breathing over the frames with a face (as `whole_video_hr`); None if no window is reliable."""
+    """HRV and breathing over the frames with a face (as `whole_video_hr`; where a faceless stretch
+    is cut out, the interval across the cut is one IBI the outlier rule usually rejects); None if
+    no window is reliable."""
     if not any(w.flag == "ok" for w in windows):
         return None
     return vitals.vitals(raw_pulse[face > 0], fps)
