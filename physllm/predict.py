@@ -12,12 +12,15 @@ the skin's mean RGB (`BaselineEstimator`: GREEN, CHROM, POS). The clip waveforms
   from inter-beat intervals (`pulse.hr_peaks`);
 - sliding windows (10 s, step 1 s by default; one window as long as the video when it is
   shorter): the same two HRs, the SNR of the spectral peak (de Haan 2013, `pulse.snr_db`) as the
-  signal-quality index, and a confidence in [0, 1].
+  signal-quality index, and a confidence in [0, 1];
+- vitals (`physllm.vitals`): HRV (SDNN, RMSSD, pNN50) per reliable window and for a reliable
+  video, breathing rate for the video, each with its own flag, read on the wave before the HR
+  band-pass.
 
 Every video with a face or skin gets a number. Each number carries its confidence and a flag:
 `reliable` is false, and the terminal says why, for too little face or a confidence under
-`min_confidence`, a threshold read off a reliability table of rendered videos
-(bench/reliability.py, README).
+`min_confidence`, a threshold read off a reliability table of rendered and real videos
+(bench/front_end.py, README).
 
 Memory holds one batch of clips at a time plus one float per frame, whatever the length.
 """
@@ -33,7 +36,7 @@ from typing import Iterable, Iterator, Protocol, Sequence
 
 import numpy as np
 
-from physllm import pulse
+from physllm import pulse, vitals
 from physllm.data_catalog.video_io import open_video_timed, probe_video
 from physllm.errors import PhysllmError, VideoError
 from physllm.evaluation.baselines import BASELINES
@@ -68,6 +71,10 @@ class WindowEstimate:
     face_fraction: float
     reliable: bool
     flag: str  # "ok" | "no_face" | "low_confidence"
+    sdnn_ms: float | None = None  # HRV of the window (physllm.vitals); None unless hrv_flag is "ok"
+    rmssd_ms: float | None = None
+    pnn50: float | None = None
+    hrv_flag: str = "not_read"  # the window's own flag when it is not "ok", else vitals' flag
 
 
 @dataclass
@@ -82,6 +89,7 @@ class Prediction:
     pulse: np.ndarray  # (N,) the band-passed pulse, one value per frame used
     face: np.ndarray  # (N,) share of face detections of each frame's clip
     notes: list[str]  # what the terminal should say about how the video was read
+    vitals: vitals.Vitals | None = None  # HRV and breathing of the frames with a face, if reliable
 
     @property
     def hr_bpm(self) -> float:
@@ -300,6 +308,25 @@ def estimate_windows(pulse_wave: np.ndarray, face: np.ndarray, fps: float,
     return [estimate_window(pulse_wave, face, fps, start, stop, cfg) for start, stop in spans]
 
 
+def window_vitals(window: WindowEstimate, raw_pulse: np.ndarray, fps: float) -> WindowEstimate:
+    """The window with its HRV; a window without a reliable HR gets its flag and no HRV."""
+    if not window.reliable:
+        return replace(window, hrv_flag=window.flag)
+    start, stop = int(round(window.start_s * fps)), int(round(window.end_s * fps))
+    read = vitals.vitals(raw_pulse[start:stop], fps)
+    return replace(window, sdnn_ms=read.sdnn_ms, rmssd_ms=read.rmssd_ms, pnn50=read.pnn50, hrv_flag=read.hrv_flag)
+
+
+def whole_video_vitals(raw_pulse: np.ndarray, face: np.ndarray, fps: float,
+                       video: WindowEstimate) -> vitals.Vitals | None:
+    """HRV and breathing over the frames with a face (where a faceless stretch is cut out, the
+    interval across the cut is one IBI the outlier rule usually rejects); None unless the video's
+    HR is reliable."""
+    if not video.reliable:
+        return None
+    return vitals.vitals(raw_pulse[face > 0], fps)
+
+
 def whole_video(pulse_wave: np.ndarray, face: np.ndarray, fps: float, cfg: PredictConfig) -> WindowEstimate:
     """The whole video read as one window, over the frames whose clip found the region (all
     frames when none did, so the number is still there, flagged no_face)."""
@@ -340,6 +367,7 @@ def predict_video(source: Path, estimator: Estimator, cfg: PredictConfig = Predi
     wave = estimator.video_wave(join_clips(first_frames, signals), face_per_frame, clip_fps)
     wave = np.where(np.isfinite(wave), wave, 0.0)
     pulse_wave = pulse.to_pulse(wave, clip_fps, diff=estimator.is_diff)
+    raw_pulse = vitals.pulse_domain(wave, estimator.is_diff)
     notes = []
     if abs(clip_fps - info.fps) > 0.01 * clip_fps:
         notes.append(f"resampled from {info.fps:.2f} to {clip_fps:g} fps (the model's rate)")
@@ -349,10 +377,12 @@ def predict_video(source: Path, estimator: Estimator, cfg: PredictConfig = Predi
     roi = rois.pop() if len(rois) == 1 else "face"
     if roi != "face":
         notes.append("no face: the whole frame was read as skin" if roi == "none" else "read the skin region")
-    return Prediction(str(source), estimator.name, clip_fps, info.fps, roi,
-                      whole_video(pulse_wave, face_per_frame, clip_fps, cfg),
-                      estimate_windows(pulse_wave, face_per_frame, clip_fps, cfg),
-                      pulse_wave.astype(np.float32), face_per_frame, notes)
+    video = whole_video(pulse_wave, face_per_frame, clip_fps, cfg)
+    windows = [window_vitals(w, raw_pulse, clip_fps)
+               for w in estimate_windows(pulse_wave, face_per_frame, clip_fps, cfg)]
+    return Prediction(str(source), estimator.name, clip_fps, info.fps, roi, video, windows,
+                      pulse_wave.astype(np.float32), face_per_frame, notes,
+                      whole_video_vitals(raw_pulse, face_per_frame, clip_fps, video))
 
 
 # ---------------------------------------------------------------- outputs
@@ -383,6 +413,7 @@ def write_prediction(pred: Prediction, out_dir: Path, stem: str) -> dict[str, Pa
     summary = {"source": pred.source, "method": pred.method, "fps": pred.fps,
                "source_fps": pred.source_fps, "roi": pred.roi, "duration_s": pred.duration_s,
                "hr_bpm": pred.hr_bpm, "video": asdict(pred.video), "notes": pred.notes,
+               "vitals": asdict(pred.vitals) if pred.vitals else None,
                "windows": [asdict(w) for w in pred.windows],
                "waveform": {"t0_s": 0.0, "fps": pred.fps, "values": pred.pulse.round(5).tolist()}}
     paths["json"].write_text(json.dumps(_finite(summary), indent=1, allow_nan=False))
@@ -487,12 +518,14 @@ def print_batch(result: BatchResult) -> None:
     for pred, paths in result.predictions:
         table = Table(title=f"{pred.source}: {_verdict(pred.video)} over {pred.duration_s:.0f} s ({pred.method})",
                       title_justify="left")
-        for column in ("window", "HR (bpm)", "peaks (bpm)", "SNR (dB)", "confidence", "flag"):
+        for column in ("window", "HR (bpm)", "peaks (bpm)", "SNR (dB)", "confidence", "flag", "RMSSD (ms)"):
             table.add_column(column, justify="right")
         for w in pred.windows:
             table.add_row(f"{w.start_s:.0f}–{w.end_s:.0f} s", f"{w.hr_bpm:.1f}", f"{w.hr_peaks_bpm:.1f}",
-                          f"{w.snr_db:.1f}", f"{w.confidence:.2f}", w.flag)
+                          f"{w.snr_db:.1f}", f"{w.confidence:.2f}", w.flag,
+                          f"{w.rmssd_ms:.0f}" if w.rmssd_ms is not None else "—")
         console.print(table)
+        console.print(vitals_line(pred.vitals), highlight=False)
         for note in pred.notes + _why_unreliable(pred):
             console.print(f"note: {note}", highlight=False)
         console.print(f"wrote {paths['json']}, {paths['windows'].name}, {paths['waveform'].name}, "
@@ -518,3 +551,13 @@ def _why_unreliable(pred: Prediction) -> list[str]:
         notes.append(f"{len(flagged)} of {len(pred.windows)} windows flagged ({', '.join(kinds)}); "
                      "their HR is kept in the files with reliable=false")
     return notes
+
+
+def vitals_line(read: vitals.Vitals | None) -> str:
+    """`HRV: SDNN 42 ms, RMSSD 35 ms, pNN50 12%; breathing 15.2 /min`, or why each was skipped."""
+    if read is None:
+        return "HRV and breathing: not read (the heart rate is not reliable)"
+    hrv = (f"SDNN {read.sdnn_ms:.0f} ms, RMSSD {read.rmssd_ms:.0f} ms, pNN50 {read.pnn50:.0f}%"
+           if read.hrv_flag == "ok" else f"not read ({read.hrv_flag})")
+    breathing = f"{read.breathing_rpm:.1f} /min" if read.breathing_flag == "ok" else f"not read ({read.breathing_flag})"
+    return f"HRV ({read.beats} beats): {hrv}; breathing {breathing}"

@@ -218,3 +218,32 @@ def test_a_trained_checkpoint_runs_through_the_same_cue_path_as_precompute(
     cli = runner.invoke(app, ["predict", str(easy_video[0]), "--checkpoint", str(result.last_checkpoint),
                               "--backbone", str(other), "--out", str(out)])
     assert cli.exit_code == 2 and "not the backbone this checkpoint was trained with" in cli.output
+
+
+def test_vitals_per_window_and_per_video_beside_the_heart_rate(easy_video, tmp_path):
+    """POS's vitals on the easy video: HRV in every reliable window, whole-video HRV and breathing
+    read or refused with a flag, all in the JSON and the terminal."""
+    from physllm.data_catalog.ubfc_rppg import read_ground_truth
+    from physllm.vitals import vitals
+
+    video, _ = easy_video
+    pred = predict_video(video, BaselineEstimator("pos"))
+    assert {w.hrv_flag for w in pred.windows} <= {"ok", "noisy_beats", "too_few_beats", "irregular", "low_snr"}
+    for w in pred.windows:  # a number exactly where the flag is "ok"
+        assert (w.rmssd_ms is not None) == (w.sdnn_ms is not None) == (w.hrv_flag == "ok")
+        assert w.hrv_flag != "ok" or (w.rmssd_ms > 0 and 0 <= w.pnn50 <= 100)
+    truth = vitals(read_ground_truth(video.parent / "ground_truth.txt").ppg, 30.0)
+    assert truth.hrv_flag == "ok" and pred.vitals.hrv_flag in {"ok", "noisy_beats"}
+    assert abs(pred.vitals.hr_bpm - truth.hr_bpm) < 3.0  # the beats themselves are found
+    # all 600 frames are read (20 s, what breathing needs): a rate exactly where the flag is "ok"
+    assert (pred.vitals.breathing_rpm is not None) == (pred.vitals.breathing_flag == "ok")
+    short = predict_video(write_avi(tmp_path / "short.avi", list(open_video(video))[:450]), BaselineEstimator("pos"))
+    assert short.vitals.breathing_flag == "too_short" and short.vitals.breathing_rpm is None
+
+    result = runner.invoke(app, ["predict", str(video), "--baseline", "pos", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    summary = json.loads((tmp_path / "vid.json").read_text())
+    assert summary["vitals"]["hrv_flag"] == pred.vitals.hrv_flag and summary["vitals"]["beats"] > 20
+    assert {"sdnn_ms", "rmssd_ms", "pnn50", "hrv_flag"} <= set(summary["windows"][0])
+    text = " ".join(result.output.split())
+    assert "HRV (" in text and f"breathing {'not read' if pred.vitals.breathing_flag != 'ok' else ''}" in text

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from physllm.data_catalog import buaa_mihr, mmpd, pure, ubfc_rppg
+from physllm.data_catalog import bp4d_plus, buaa_mihr, cohface, ibvp, mmpd, pure, scamps, ubfc_phys, ubfc_rppg, vipl_hr
 from physllm.data_catalog.record import VideoRecord, natural_key, record_sort_key
 from physllm.errors import DatasetError
 
@@ -43,12 +43,26 @@ DATASETS: dict[str, DatasetInfo] = {info.name: info for info in (
                 "PPG per frame (30 Hz)", mmpd.TEXT_LABELS + mmpd.NUMERIC_LABELS),
     DatasetInfo("buaa-mihr", "BUAA-MIHR (low-light, 1-100 lux)", buaa_mihr.LAYOUT, buaa_mihr.CITATION,
                 buaa_mihr.scan, "PPG spanning the video (rate undocumented) + oximeter HR", ("lux",)),
+    DatasetInfo("scamps", "SCAMPS (synthetic avatars)", scamps.LAYOUT, scamps.CITATION, scamps.scan,
+                "PPG per frame (rendered, 30 Hz) + breathing wave"),
+    DatasetInfo("ubfc-phys", "UBFC-PHYS (rest, speech, arithmetic tasks)", ubfc_phys.LAYOUT, ubfc_phys.CITATION,
+                ubfc_phys.scan, "BVP at 64 Hz (Empatica E4)", ("task", "toolbox_excluded")),
+    DatasetInfo("ibvp", "iBVP (RGB-thermal, PPG with quality labels)", ibvp.LAYOUT, ibvp.CITATION, ibvp.scan,
+                "BVP per frame (30 Hz) + signal-quality label SQ2", ("task", "ppg_quality")),
+    DatasetInfo("cohface", "COHFACE (studio and natural light)", cohface.LAYOUT, cohface.CITATION, cohface.scan,
+                "pulse at 256 Hz with time stamps (+ respiration belt)", ("light",)),
+    DatasetInfo("bp4d-plus", "BP4D+ (10 emotion-eliciting tasks)", bp4d_plus.LAYOUT, bp4d_plus.CITATION,
+                bp4d_plus.scan, "blood-pressure wave spanning the video (rate undocumented) + pulse rate",
+                ("task", "sex")),
+    DatasetInfo("vipl-hr", "VIPL-HR (9 scenarios × 4 devices)", vipl_hr.LAYOUT, vipl_hr.CITATION, vipl_hr.scan,
+                "PPG spanning the video (rate undocumented) + oximeter HR", ("scenario", "source")),
     DatasetInfo("synthetic", "Synthetic faces with a known pulse (physllm)",
                 "UBFC-rPPG's layout (subject{N}/vid.avi + ground_truth.txt) + metadata.json",
                 "Rendered by `physllm datasets synth`.", _scan_synthetic, "PPG per frame (rendered)",
                 ("skin_tone", "light", "motion", "noise", "compression", "difficulty")),
 )}
-ALIASES = {"ubfc": "ubfc-rppg", "buaa": "buaa-mihr"}
+ALIASES = {"ubfc": "ubfc-rppg", "buaa": "buaa-mihr", "ubfcphys": "ubfc-phys", "vipl": "vipl-hr",
+           "bp4d": "bp4d-plus", "bp4d+": "bp4d-plus"}  # no "+" in a name: protocols join sources with it
 
 
 def canonical_name(name: str) -> str:

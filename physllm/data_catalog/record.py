@@ -131,3 +131,20 @@ def require_records(records: list[VideoRecord], root: Path, dataset: str, expect
     if not records:
         raise DatasetError(f"{root}: no {dataset} videos found (expected {expected})")
     return sorted(records, key=record_sort_key)
+
+
+def read_csv_column(path: Path, column: int, header: bool, expected: str) -> np.ndarray:
+    """One numeric column of a CSV file (after its header line, if it has one), as float64.
+
+    Used for the one-value-per-row PPG files of UBFC-PHYS, iBVP and VIPL-HR; `expected` says in
+    the error what the file should hold.
+    """
+    try:
+        lines = [line for line in path.read_text().splitlines() if line.strip()]
+        rows = [line.split(",") for line in lines[1 if header else 0:]]
+        values = np.array([float(row[column]) for row in rows], dtype=np.float64)
+    except (OSError, UnicodeDecodeError, ValueError, IndexError) as error:
+        raise DatasetError(f"{path}: cannot read column {column + 1} ({error}); expected {expected}") from None
+    if values.size < 2:
+        raise DatasetError(f"{path}: {values.size} values; expected {expected}")
+    return values

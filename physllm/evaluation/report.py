@@ -7,6 +7,9 @@ periodogram peak (FFT) and from peak detection; the ground-truth HR the same way
 PPG; SNR of the method's pulse around the ground-truth HR (its fundamental and 2nd harmonic).
 Metrics over videos (`metrics.hr_metrics`) per method, for all videos, per dataset and per
 scenario label found in the videos' metadata (skin tone, light, motion, …).
+Vitals beyond HR (`physllm.vitals`: SDNN, RMSSD, pNN50, breathing rate) are read the same way
+from each method's wave and from the label PPG; their errors are taken over the windows where
+both were read, and how many each refused is counted.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from physllm import pulse
+from physllm import pulse, vitals
 from physllm.errors import CacheError
 from physllm.evaluation.baselines import BASELINES
 from physllm.evaluation.metrics import hr_metrics, mean_se
@@ -34,6 +37,8 @@ METHOD_ORDER = ("physllm", "physnet", "pos", "chrom", "green")  # tables list me
 HR_METHODS = ("fft", "peak")
 MIN_FRAMES = 9  # toolbox: windows shorter than filtfilt's pad length (9) are ignored
 MAX_SCENARIO_LEVELS = 12  # a metadata key with more distinct values is an id, not a scenario
+VITALS = {"sdnn_ms": "hrv_flag", "rmssd_ms": "hrv_flag", "pnn50": "hrv_flag",
+          "breathing_rpm": "breathing_flag"}  # each vital and the flag that says whether it was read
 
 
 @dataclass
@@ -59,6 +64,7 @@ class EvaluationReport:
     methods: list[str]
     scenario_keys: list[str]
     settings: dict
+    vitals: list[dict] = field(default_factory=list)  # one row per (method, vital): errors vs the truth's
 
     def select(self, hr_method: str = "fft", group: str = "all") -> list[dict]:
         return [m for m in self.metrics if m["hr_method"] == hr_method and m["group"] == group]
@@ -101,9 +107,15 @@ def _hr_pair(x: np.ndarray, fps: float, resolution_bpm: float | None) -> tuple[f
     return pulse.hr_fft(x, fps, resolution_bpm=resolution_bpm), pulse.hr_peaks(x, fps)
 
 
+def _vitals_columns(read: vitals.Vitals, prefix: str = "") -> dict:
+    return {f"{prefix}{name}": getattr(read, name) if getattr(read, name) is not None else float("nan")
+            for name in VITALS} | {f"{prefix}{flag}": getattr(read, flag) for flag in set(VITALS.values())}
+
+
 def evaluate_video(video: VideoSignals, window_seconds: float | None = None,
                    resolution_bpm: float | None = pulse.RESOLUTION_BPM) -> list[dict]:
-    """Rows (one per window and method) of HR by FFT and peaks, the truth's HRs, and SNR.
+    """Rows (one per window and method) of HR by FFT and peaks, the truth's HRs, SNR, and the
+    vitals of the method and of the truth (nan where not read, with their flags).
 
     Prediction and truth are read at the same FFT resolution (`pulse.hr_fft`); None is the
     toolbox's power-of-two bins."""
@@ -117,6 +129,7 @@ def evaluate_video(video: VideoSignals, window_seconds: float | None = None,
     for w, span in enumerate(_windows(len(truth), video.fps, window_seconds)):
         truth_pulse = pulse.to_pulse(truth[span], video.fps)
         true_fft, true_peak = _hr_pair(truth_pulse, video.fps, resolution_bpm)
+        true_vitals = _vitals_columns(vitals.vitals(truth[span], video.fps), "true_")
         for name, wave in video.methods.items():
             x = pulse.to_pulse(np.asarray(wave)[span], video.fps, diff=name in video.diff_methods)
             hr_fft, hr_peak = _hr_pair(x, video.fps, resolution_bpm)
@@ -128,6 +141,9 @@ def evaluate_video(video: VideoSignals, window_seconds: float | None = None,
                 # toolbox: SNR around the ground-truth HR of the chosen HR method
                 "snr_fft": pulse.snr_db(x, video.fps, true_fft),
                 "snr_peak": pulse.snr_db(x, video.fps, true_peak),  # nan if the truth has no HR
+                **_vitals_columns(vitals.vitals(vitals.pulse_domain(np.asarray(wave)[span],
+                                                                    name in video.diff_methods), video.fps)),
+                **true_vitals,
                 "labels": labels,
             })
     return rows
@@ -145,6 +161,23 @@ def _metric_rows(rows: list[dict], methods: list[str], group: str, level: str) -
             snr, snr_se = mean_se([r[f"snr_{hr}"] for r in mine])
             out.append({"method": method, "hr_method": hr, "group": group, "level": level,
                         **hr_metrics(pred, true), "snr": snr, "snr_se": snr_se})
+    return out
+
+
+def vitals_metrics(rows: list[dict], methods: list[str]) -> list[dict]:
+    """Per method and vital: errors over the windows where both it and the truth were read, and
+    how many windows the method refused (`refused`) or the truth could not give (`truth_refused`)."""
+    out = []
+    for method in methods:
+        mine = [r for r in rows if r["method"] == method]
+        for name, flag in VITALS.items():
+            both = [r for r in mine if r[flag] == "ok" and r[f"true_{flag}"] == "ok"]
+            with np.errstate(divide="ignore", invalid="ignore"):  # a pNN50 of 0 has no relative error
+                errors = hr_metrics([r[name] for r in both], [r[f"true_{name}"] for r in both])
+            out.append({"method": method, "vital": name, "windows": len(mine),
+                        "refused": sum(r[flag] != "ok" for r in mine),
+                        "truth_refused": sum(r[f"true_{flag}"] != "ok" for r in mine),
+                        **{k: v for k, v in errors.items() if not k.startswith("mape")}})
     return out
 
 
@@ -176,7 +209,7 @@ def evaluate_videos(videos: list[VideoSignals], window_seconds: float | None = N
                 "snr_half_width_bpm": pulse.SNR_HALF_WIDTH_BPM, "window_seconds": window_seconds,
                 "fft_resolution_bpm": resolution, "convention": "toolbox" if toolbox else "physllm",
                 "videos": len(videos)}
-    return EvaluationReport(rows, metrics, methods, keys, settings)
+    return EvaluationReport(rows, metrics, methods, keys, settings, vitals_metrics(rows, methods))
 
 
 def _pm(value: float, se: float, digits: int = 2) -> str:
@@ -190,7 +223,8 @@ METHOD_WIDTH = max(len(m) for m in METHOD_ORDER)  # never squeezed into "physl�
 
 def print_table(report: EvaluationReport, hr_method: str = "fft",
                 console: Console | None = None) -> None:
-    """One row per method (MAE, RMSE, MAPE, r, SNR ± SE), then MAE per dataset and scenario."""
+    """One row per method (MAE, RMSE, MAPE, r, SNR ± SE), then MAE per dataset and scenario,
+    then the vitals' errors."""
     console = console or Console()
     window = report.settings.get("window_seconds")
     unit = f"{window:g}-s windows" if window else "videos"
@@ -219,6 +253,28 @@ def print_table(report: EvaluationReport, hr_method: str = "fft",
                      for m in rows if m["method"] == method}
             table.add_row(method, *(cells.get(level, "") for level in levels))
         console.print(table)
+    print_vitals_table(report, console)
+
+
+VITAL_TITLES = {"sdnn_ms": "SDNN (ms)", "rmssd_ms": "RMSSD (ms)", "pnn50": "pNN50 (%)",
+                "breathing_rpm": "breathing (/min)"}
+
+
+def print_vitals_table(report: EvaluationReport, console: Console | None = None) -> None:
+    """MAE ± SE of each vital against the truth's, with (windows where both read / windows)."""
+    if not report.vitals:
+        return
+    console = console or Console()
+    table = Table(title="Vitals vs the ground-truth PPG's own: MAE ± SE (read by both / windows)",
+                  box=box.SIMPLE_HEAD)
+    table.add_column("Method", no_wrap=True, min_width=METHOD_WIDTH)
+    for title in VITAL_TITLES.values():
+        table.add_column(title, justify="right", no_wrap=True)
+    for method in report.methods:
+        cells = {m["vital"]: f"{_pm(m['mae'], m['mae_se'])} ({m['n']}/{m['windows']})"
+                 for m in report.vitals if m["method"] == method}
+        table.add_row(method, *(cells.get(name, "") for name in VITAL_TITLES))
+    console.print(table)
 
 
 def _finite_or_none(x):
@@ -240,13 +296,18 @@ def write_report(report: EvaluationReport, out_dir: str | Path) -> dict[str, Pat
     per_video = [{**{k: v for k, v in r.items() if k != "labels"},
                   **{f"meta_{k}": v for k, v in r["labels"].items()}} for r in report.per_video]
     paths = {"json": out_dir / "report.json", "per_video": out_dir / "per_video.csv",
-             "metrics": out_dir / "metrics.csv"}
+             "metrics": out_dir / "metrics.csv", "vitals": out_dir / "vitals.csv"}
     summary = {"settings": report.settings, "methods": report.methods,
                "scenario_keys": report.scenario_keys,
-               "metrics": [{k: _finite_or_none(v) for k, v in m.items()} for m in report.metrics]}
+               "metrics": [{k: _finite_or_none(v) for k, v in m.items()} for m in report.metrics],
+               "vitals": [{k: _finite_or_none(v) for k, v in m.items()} for m in report.vitals]}
     paths["json"].write_text(json.dumps(summary, indent=2))
     _write_csv(paths["per_video"], per_video)
     _write_csv(paths["metrics"], report.metrics)
+    if report.vitals:
+        _write_csv(paths["vitals"], report.vitals)
+    else:
+        del paths["vitals"]
     return paths
 
 

@@ -85,3 +85,106 @@ def write_buaa_video(root: Path, subject: int, lux: str, name: str, num_frames: 
     np.savetxt(folder / f"{stem}_wave.csv", pulse(np.arange(int(num_frames / FPS * 60)) / 60.0))
     (folder / f"{stem}.csv").write_text("TIME,PULSE,SPO2\n" + "".join(f"{i},{pulse_bpm},98\n" for i in range(5)))
     return folder
+
+
+def write_csv_column(path: Path, values, header: str | None = None) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lines = ([header] if header else []) + [f"{v:.8f}" for v in values]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def write_ubfc_phys_video(root: Path, subject: int, task: int, num_frames: int, fps: float = 35.0) -> Path:
+    """`s{N}/vid_s{N}_T{k}.avi` + `bvp_s{N}_T{k}.csv` (BVP at 64 Hz, one value per row, no header)."""
+    folder = root / f"s{subject}"
+    write_avi(folder / f"vid_s{subject}_T{task}.avi", num_frames, fps)
+    write_csv_column(folder / f"bvp_s{subject}_T{task}.csv", pulse(np.arange(round(num_frames / fps * 64)) / 64.0))
+    return folder
+
+
+def write_ibvp_session(root: Path, subject: int, task: str, num_frames: int, low_quality: int = 0) -> Path:
+    """`p{NN}_{t}/p{NN}_{t}_rgb/*.bmp` + `p{NN}_{t}_bvp.csv` (header; BVP, ?, ?, SQ2 per frame) + a thermal
+    `.raw` frame (uint16 640×512) that the reader must leave alone."""
+    name = f"p{subject:02d}_{task}"
+    folder = root / name
+    (folder / f"{name}_rgb").mkdir(parents=True)
+    (folder / f"{name}_t").mkdir()
+    for i in range(num_frames):
+        cv2.imwrite(str(folder / f"{name}_rgb" / f"{i:05d}.bmp"), cv2.cvtColor(frame_rgb(i), cv2.COLOR_RGB2BGR))
+    np.zeros((512, 640), np.uint16).tofile(folder / f"{name}_t" / "00000.raw")
+    bvp = pulse(np.arange(num_frames) / FPS)
+    quality = np.where(np.arange(num_frames) < low_quality, 0.1, 0.9)
+    rows = [f"{b:.8f},{0.5:.3f},{0.8:.3f},{q:.3f}" for b, q in zip(bvp, quality)]
+    (folder / f"{name}_bvp.csv").write_text("BVP,SQ1,SQ,SQ2\n" + "\n".join(rows) + "\n")
+    return folder
+
+
+def write_cohface_session(root: Path, subject: int, session: int, num_frames: int, fps: float = 20.0,
+                          with_time: bool = True) -> Path:
+    """`{subject}/{session}/data.avi` + `data.hdf5` (pulse and respiration at 256 Hz, time in s)."""
+    import h5py
+
+    folder = root / str(subject) / str(session)
+    write_avi(folder / "data.avi", num_frames, fps)
+    times = np.arange(round(num_frames / fps * 256)) / 256.0
+    with h5py.File(folder / "data.hdf5", "w") as handle:
+        handle["pulse"] = pulse(times)
+        handle["respiration"] = np.sin(2 * np.pi * 0.25 * times)
+        if with_time:
+            handle["time"] = times
+    return folder
+
+
+def write_matlab_v73(path: Path, arrays: dict[str, np.ndarray]) -> Path:
+    """A MATLAB v7.3 file as MATLAB writes it: HDF5 behind a 512-byte user block with MATLAB's text
+    header, each variable stored with its axes reversed and a MATLAB_class attribute."""
+    import h5py
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with h5py.File(path, "w", userblock_size=512) as handle:
+        for name, value in arrays.items():
+            handle[name] = np.asarray(value, dtype=np.float64).T  # MATLAB column-major → reversed axes
+            handle[name].attrs["MATLAB_class"] = np.bytes_("double")
+    header = b"MATLAB 7.3 MAT-file, Platform: GLNXA64, Created on: Thu Dec  3 00:00:00 2026 HDF5 schema 1.00 ."
+    with path.open("r+b") as f:
+        f.write(header.ljust(116) + b"\x00" * 8 + b"\x00\x02IM")  # text, subsystem offset, version 0x0200, endian
+    return path
+
+
+def write_scamps_video(root: Path, index: int, num_frames: int) -> Path:
+    """`P{NNNNNN}.mat` (v7.3): Xsub (MATLAB T×H×W×3 in [0,1]), d_ppg and d_br (T×1)."""
+    video = np.stack([frame_rgb(i) for i in range(num_frames)]).astype(np.float64) / 255.0
+    t = np.arange(num_frames) / FPS
+    return write_matlab_v73(root / f"P{index:06d}.mat", {"Xsub": video, "d_ppg": pulse(t)[:, None],
+                                                         "d_br": np.sin(2 * np.pi * 0.25 * t)[:, None]})
+
+
+def write_vipl_video(root: Path, subject: int, scenario: int, source: int, num_frames: int, fps: float = 25.0,
+                     stamps_fps: float | None = None) -> Path:
+    """`p{N}/v{M}/source{K}/video.avi` + `wave.csv` (header, PPG spanning the video at 60 Hz) + `gt_HR.csv`
+    (+ `time.txt`, ms per frame, when `stamps_fps` is given)."""
+    folder = root / f"p{subject}" / f"v{scenario}" / f"source{source}"
+    write_avi(folder / "video.avi", num_frames, fps)
+    write_csv_column(folder / "wave.csv", pulse(np.arange(round(num_frames / fps * 60)) / 60.0), header="Wave")
+    write_csv_column(folder / "gt_HR.csv", [72.0, 74.0, 0.0], header="HR")
+    if stamps_fps:
+        np.savetxt(folder / "time.txt", np.arange(num_frames) * 1000.0 / stamps_fps, fmt="%.0f")
+    return folder
+
+
+def write_bp4d_trial(root: Path, subject: str, task: str, num_frames: int, fps: float = 25.0) -> Path:
+    """`2D+3D/{subject}.zip` gains `{subject}/{task}/NNNN.jpg`; `Physiology/{subject}/{task}/BP_mmHg.txt`
+    (a wave at 1000 Hz spanning the frames, one value per line) + `Pulse Rate_BPM.txt`."""
+    import zipfile
+
+    archive = root / "2D+3D" / f"{subject}.zip"
+    archive.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(archive, "a") as zipped:
+        for i in range(num_frames):
+            bgr = cv2.cvtColor(frame_rgb(i), cv2.COLOR_RGB2BGR)
+            ok, jpeg = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, 95])
+            zipped.writestr(f"{subject}/{task}/{i:04d}.jpg", jpeg.tobytes())
+    trial = root / "Physiology" / subject / task
+    write_csv_column(trial / "BP_mmHg.txt", 80 + 20 * pulse(np.arange(round(num_frames / fps * 1000)) / 1000.0))
+    write_csv_column(trial / "Pulse Rate_BPM.txt", [70.0, 72.0])
+    return trial

@@ -24,7 +24,8 @@ def one_line(result) -> str:
 def test_list_shows_every_dataset():
     result = runner.invoke(app, ["datasets", "list"])
     assert result.exit_code == 0
-    for name in ("ubfc-rppg", "pure", "mmpd", "buaa-mihr", "synthetic"):
+    for name in ("ubfc-rppg", "pure", "mmpd", "buaa-mihr", "scamps", "ubfc-phys", "ibvp", "cohface",
+                 "bp4d-plus", "vipl-hr", "synthetic"):
         assert name in result.output
 
 
@@ -65,8 +66,22 @@ def test_user_mistakes_exit_2_naming_the_path(tmp_path, case):
         (folder / "ground_truth.txt").write_text("ppg,hr\n1,2\n")
         expected = "ground_truth.txt"
     elif case == "unknown dataset":
-        dataset, expected = "ubfc-phys", "known datasets"
+        dataset, expected = "ubfc-fizz", "known datasets"
     result = check(dataset, root)
     assert result.exit_code == 2, result.output
     text = one_line(result)
     assert "error:" in text and str(expected) in text and "Traceback" not in text
+
+
+def test_check_reads_the_new_layouts_and_their_labels(tmp_path):
+    from tests.data_catalog.dataset_writers import write_cohface_session, write_scamps_video
+
+    write_cohface_session(tmp_path / "cohface", 1, 0, num_frames=20)
+    write_cohface_session(tmp_path / "cohface", 1, 2, num_frames=20)
+    text = one_line(check("cohface", tmp_path / "cohface"))
+    assert "sessions (videos) 2" in text and "label: light natural (1), studio (1)" in text
+    write_scamps_video(tmp_path / "scamps", 1, num_frames=4)
+    assert "24×32" in one_line(check("scamps", tmp_path / "scamps"))
+    (tmp_path / "scamps" / "P000002.mat").write_text("not HDF5")
+    result = check("scamps", tmp_path / "scamps")
+    assert result.exit_code == 2 and "P000002.mat: not a MATLAB v7.3 (HDF5) file" in one_line(result)

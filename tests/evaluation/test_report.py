@@ -183,3 +183,34 @@ def test_signals_from_shards_reports_a_missing_clip(tmp_path):
     shards = write_cache(tmp_path, rows)
     with pytest.raises(CacheError, match="synthetic/s0/0 .*gap at frame 128"):
         signals_from_shards(shards)
+
+
+def test_vitals_errors_against_the_truths_own_and_refusals_counted(tmp_path):
+    """The exact DiffNormalized copy reads the truth's HRV and breathing; noise is refused."""
+    from physllm.data_catalog.synthetic_ppg import draw_pulse_params, synthesize_ppg
+    from physllm.evaluation.report import print_vitals_table
+
+    videos = []
+    for i in range(3):
+        rng = np.random.default_rng(i + 2)
+        truth = synthesize_ppg(draw_pulse_params(rng, (45.0, 150.0)), 40.0, FPS, rng).ppg
+        videos.append(VideoSignals(f"synthetic/s{i}/0", "synthetic", FPS, {}, truth,
+                                   {"physnet": pulse.diff_normalize_label(truth),
+                                    "green": rng.standard_normal(truth.size)}, {"physnet"}))
+    report = evaluate_videos(videos)
+    rows = {(m["method"], m["vital"]): m for m in report.vitals}
+    for vital in ("sdnn_ms", "rmssd_ms", "pnn50"):
+        assert rows["physnet", vital]["n"] == 3 and rows["physnet", vital]["mae"] < 1.0
+        assert rows["green", vital]["n"] == 0 and rows["green", vital]["refused"] == 3
+    assert rows["physnet", "breathing_rpm"]["n"] >= 2 and rows["physnet", "breathing_rpm"]["mae"] < 0.5
+    per_video = [r for r in report.per_video if r["method"] == "physnet"]
+    assert all(r["true_hrv_flag"] == "ok" and r["sdnn_ms"] > 0 for r in per_video)
+
+    console = Console(file=io.StringIO(), width=160)
+    print_vitals_table(report, console)
+    text = console.file.getvalue()
+    assert "RMSSD (ms)" in text and "(3/3)" in text and "(0/3)" in text
+    paths = write_report(report, tmp_path)
+    with paths["vitals"].open() as f:
+        assert {(r["method"], r["vital"]) for r in csv.DictReader(f)} == set(rows)
+    assert json.loads(paths["json"].read_text())["vitals"]
