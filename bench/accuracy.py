@@ -10,6 +10,8 @@ frozen PhysNet, then, for each protocol, trains PhysLLM and evaluates its test s
     synthetic-loco-<condition>     renderer 1 without a condition (flicker, dim, each motion,
                                    the darkest skin tone), tested on it (data_catalog/splits.py)
     synthetic->synthetic2          trained on renderer 1, tested on every renderer-2 video
+    synthetic->synthetic2-shiftval trained on renderer 1, chosen on half of renderer 2, tested on
+                                   the other half (the demo's protocol)
 
 Each checkpoint is evaluated twice: as trained (the fallback to PhysNet calibrated on the
 validation split, `gate`) and with the fallback off (`no gate`): the gate's ablation on the
@@ -29,7 +31,7 @@ from pathlib import Path
 
 from physllm.data_catalog.splits import CONDITION_PROTOCOLS
 
-PROTOCOLS = ("synthetic-intra", *CONDITION_PROTOCOLS, "synthetic->synthetic2")
+PROTOCOLS = ("synthetic-intra", *CONDITION_PROTOCOLS, "synthetic->synthetic2", "synthetic->synthetic2-shiftval")
 METHODS = ("physllm", "physllm (no gate)", "physnet", "pos", "chrom", "green")
 
 

@@ -19,7 +19,8 @@ UBFC = (Path(__file__).resolve().parents[1] / ".." / "shared" / "weights" / "rpp
 @pytest.fixture(scope="module")
 def tiny_demo(tmp_path_factory, ray_local):
     # 5 subjects: 3 train / 1 val / 1 test; 10 s make two 128-frame clips per video
-    cfg = DemoConfig(out=tmp_path_factory.mktemp("demo"), subjects=5, seconds=10.0, epochs=1,
+    # renderer 2: 2 subjects, 1 val / 1 test
+    cfg = DemoConfig(out=tmp_path_factory.mktemp("demo"), subjects=5, subjects2=2, seconds=10.0, epochs=1,
                      batch_size=2, backbone=UBFC)
     return cfg, run_demo(cfg)
 
@@ -31,7 +32,7 @@ def test_demo_trains_and_evaluates_every_method(tiny_demo):
     assert all(r["n"] == 1 for r in rows)
     info = json.loads((result.checkpoint / "training.json").read_text())
     assert info["caches"][0]["key"] == result.cache.name
-    assert result.checkpoint == Path(training_config(cfg, result.cache, result.cache.name).out) / "best"
+    assert result.checkpoint == Path(training_config(cfg, list(result.caches)).out) / "best"
     assert (cfg.eval_dir / "report.json").is_file()
 
 

@@ -93,6 +93,10 @@ PROTOCOLS: dict[str, Protocol | ConditionProtocol] = {
     # train on one renderer, test on the other, written independently (synthetic2.py)
     "synthetic->synthetic2": cross_protocol(["synthetic"], "synthetic2"),
     "synthetic2->synthetic": cross_protocol(["synthetic2"], "synthetic"),
+    # all of renderer 1 trains; the checkpoint (and the gate) is chosen on the first half of
+    # renderer 2, under a shift training never saw, and tested on its second half
+    "synthetic->synthetic2-shiftval": Protocol(train=(("synthetic", WHOLE),), val=(("synthetic2", (0.0, 0.5)),),
+                                               test=(("synthetic2", (0.5, 1.0)),)),
     **CONDITION_PROTOCOLS,
 }
 

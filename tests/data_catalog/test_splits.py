@@ -76,3 +76,10 @@ def test_the_two_renderers_cross():
                            first + ["synthetic2/subject1/vid", "synthetic2/subject2/vid"])
     assert parts["test"] == ["synthetic2/subject1/vid", "synthetic2/subject2/vid"]
     assert parts["train"] == first[:4] and parts["val"] == first[4:]
+
+
+def test_model_selection_under_the_shift_uses_half_of_renderer_2():
+    first = [f"synthetic/subject{i}/vid" for i in range(1, 4)]
+    second = [f"synthetic2/subject{i}/vid" for i in range(1, 5)]
+    parts = apply_protocol(resolve_protocol("synthetic->synthetic2-shiftval"), first + second)
+    assert parts == {"train": first, "val": second[:2], "test": second[2:]}
