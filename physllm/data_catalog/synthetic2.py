@@ -56,6 +56,8 @@ ALIAS_BAND_HZ = (0.9, 2.3)  # where the frame clock folds the flicker: inside th
 LINE_TIME_S = 1 / (30.0 * 260)  # rolling-shutter row delay: the frame read out over ~1/30 s
 EV_STEP = 2 ** (1 / 3)  # auto-exposure moves its gain in thirds of a stop
 JPEG_QUALITY_RANGE = (35, 70)
+NOISE_BANK = 4  # frames of unit noise drawn once; each frame takes a random shifted window of one
+NOISE_MARGIN = 16  # pixels of shift each way
 
 
 @dataclass(frozen=True)
@@ -196,7 +198,7 @@ def draw_person(rng: np.random.Generator, h: int, w: int, melanin: float
     cv2.ellipse(features, (int(cx), int(cy + 0.5 * ay)), (int(0.35 * ax), int(0.15 * ay)), 0, 0, 360, 1.0, -1)
     colour = cv2.GaussianBlur(colour, (0, 0), 0.7)
     weight = skin_mask * (1 - features) * lit
-    return colour, alpha, weight / max(float(weight[weight > 0].mean()), 1e-6)
+    return colour, alpha, (weight / max(float(weight[weight > 0].mean()), 1e-6)).astype(np.float32)
 
 
 # ---------------------------------------------------------------- the camera
@@ -262,6 +264,8 @@ def render(cfg: Synth2Config, conditions: Conditions, trace: PPGTrace, rng: np.r
         flicker_depth = rng.uniform(0.02, 0.06)
     screen = (int(rng.uniform(0.62, 0.8) * w), int(0.5 * h))
     read_noise, full_well = rng.uniform(0.002, 0.006), rng.uniform(800, 3000)
+    # shot and read noise: drawing 230k normals a frame cost more than the rest of the frame
+    noise = rng.standard_normal((NOISE_BANK, h + 2 * NOISE_MARGIN, w + 2 * NOISE_MARGIN, 3), dtype=np.float32)
     for k in range(n):
         m = cv2.getRotationMatrix2D((w / 2, h * 0.9), float(motion[k, 2]), 1.0)
         m[:, 2] += motion[k, :2]
@@ -270,13 +274,13 @@ def render(cfg: Synth2Config, conditions: Conditions, trace: PPGTrace, rng: np.r
         scene = room.copy()
         cv2.rectangle(scene, screen, (screen[0] + 40, screen[1] + 28),
                       tuple((0.3 + 0.3 * np.sin([k / 17, k / 23, k / 31])).tolist()), -1)  # a screen playing
-        frame = (person * a + scene * (1 - a)) * (light[k] * gains[k]) * wb[k]
+        frame = (person * a + scene * (1 - a)) * float(light[k] * gains[k]) * wb[k]  # float: stays float32
         if conditions.flicker == "aliased":  # each row integrates the lamp at its own read-out time
-            frame = frame * (1 + flicker_depth * np.cos(2 * np.pi * flicker_hz * (t[k] + rows * LINE_TIME_S)))
-        frame = frame + rng.standard_normal(frame.shape, dtype=np.float32) * np.sqrt(
-            np.clip(frame, 0, None) / full_well + read_noise**2)
-        srgb = np.clip(frame, 0, 1) ** (1 / 2.2)
-        yield (srgb * 255 + 0.5).astype(np.uint8)
+            frame = frame * (1 + flicker_depth * np.cos(2 * np.pi * flicker_hz * (float(t[k]) + rows * LINE_TIME_S)))
+        noise_std = np.sqrt(np.clip(frame, 0, None) * (1 / full_well) + read_noise**2, dtype=np.float32)
+        dy, dx = rng.integers(0, 2 * NOISE_MARGIN, 2)
+        frame = frame + noise[k % NOISE_BANK, dy:dy + h, dx:dx + w] * noise_std
+        yield cv2.convertScaleAbs(cv2.pow(np.clip(frame, 0, 1), 1 / 2.2), alpha=255)  # sRGB-like gamma, 8 bits
 
 
 def render_subject(folder: Path, cfg: Synth2Config, index: int, conditions: Conditions) -> dict:
