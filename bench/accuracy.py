@@ -63,7 +63,7 @@ def train_run(caches: list[Path], protocol: str, out: Path, epochs: int, recipe:
         return run / "best"
     # the demo's schedule: lr 1e-3 over a few hundred steps instead of the paper's 1e-4 over thousands
     result = train(TrainConfig(shards=[str(c) for c in caches], protocol=protocol, out=str(run),
-                               epochs=epochs, lr=1e-3, **recipe))
+                               epochs=epochs, lr=1e-3, resume=(run / "last").is_dir(), **recipe))
     (run / "done").write_text("")
     return result.best_checkpoint
 

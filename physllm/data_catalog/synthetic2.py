@@ -41,7 +41,6 @@ from physllm.errors import DatasetError
 from physllm.progress import progress_bar
 
 DATASET = "synthetic2"
-LABELS = ("skin_tone", "flicker", "exposure", "white_balance", "motion")
 # Melanin volume fraction of the epidermis, light to dark (Jacques 2013: 1–3% light, 18–43% dark; the darkest here is what the Haar detector still finds).
 MELANIN = {"light": 0.03, "medium": 0.12, "brown": 0.25, "dark": 0.32}
 # Relative absorption per camera channel (R, G, B): melanin falls with wavelength; oxy-

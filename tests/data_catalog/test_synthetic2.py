@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 
 from physllm.data_catalog import scan
-from physllm.data_catalog.synthetic2 import (MELANIN, Synth2Config, plan_conditions, render, synthesize_pulse,
-                                             write_dataset)
+from physllm.data_catalog.synthetic2 import (MELANIN, Conditions, Synth2Config, plan_conditions, render,
+                                             synthesize_pulse, write_dataset)
 from physllm.pipeline.face import FaceConfig, detect_face
 from physllm.pulse import hr_fft, to_pulse
 
@@ -40,8 +40,7 @@ def test_pulse_heart_rate_matches_its_beats():
 def test_skin_green_carries_the_pulse_and_the_face_is_found():
     """A still, unflickered, fixed-exposure video: the face's green mean follows the pulse."""
     cfg = Synth2Config(seconds=10.0)
-    conditions = plan_conditions(Synth2Config(num_subjects=8))[1]
-    conditions = type(conditions)("light", "none", "auto", "fixed", "still")
+    conditions = Conditions("light", "none", "auto", "fixed", "still")
     rng = np.random.default_rng(0)
     trace = synthesize_pulse(cfg, rng)
     frames = list(render(cfg, conditions, trace, rng))
