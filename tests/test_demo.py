@@ -17,8 +17,9 @@ from tests.fixtures.released_weights import released_physnet
 
 
 def tiny_demo_config(out: Path, backbone: Path) -> DemoConfig:
-    # 5 subjects: 3 train / 1 val / 1 test; 10 s make two 128-frame clips per video
-    return DemoConfig(out=out, subjects=5, seconds=10.0, epochs=1, batch_size=2, backbone=backbone)
+    # renderer 1: 5 subjects, 3 train / 1 val / 1 test (first renderer's split); 10 s make three
+    # 128-frame clips per video (the last overlapping); renderer 2: 2 subjects, 1 val / 1 test
+    return DemoConfig(out=out, subjects=5, subjects2=2, seconds=10.0, epochs=1, batch_size=2, backbone=backbone)
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +41,7 @@ def check_trained_and_evaluated(cfg: DemoConfig, result) -> None:
     assert all(r["n"] == 1 for r in rows)
     info = json.loads((result.checkpoint / "training.json").read_text())
     assert info["caches"][0]["key"] == result.cache.name
-    assert result.checkpoint == Path(training_config(cfg, result.cache, result.cache.name).out) / "best"
+    assert result.checkpoint == Path(training_config(cfg, list(result.caches)).out) / "best"
     assert (cfg.eval_dir / "report.json").is_file()
 
 

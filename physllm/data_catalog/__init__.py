@@ -34,6 +34,12 @@ def _scan_synthetic(root: Path) -> list[VideoRecord]:
     return synthetic.scan(root)
 
 
+def _scan_synthetic2(root: Path) -> list[VideoRecord]:
+    from physllm.data_catalog import synthetic2
+
+    return synthetic2.scan(root)
+
+
 DATASETS: dict[str, DatasetInfo] = {info.name: info for info in (
     DatasetInfo("ubfc-rppg", "UBFC-rPPG (DATASET_2; DATASET_1 too)", ubfc_rppg.LAYOUT, ubfc_rppg.CITATION,
                 ubfc_rppg.scan, "PPG + HR per frame (pulse oximeter, time-stamped)"),
@@ -60,6 +66,10 @@ DATASETS: dict[str, DatasetInfo] = {info.name: info for info in (
                 "UBFC-rPPG's layout (subject{N}/vid.avi + ground_truth.txt) + metadata.json",
                 "Rendered by `physllm datasets synth`.", _scan_synthetic, "PPG per frame (rendered)",
                 ("skin_tone", "light", "motion", "noise", "compression", "difficulty")),
+    DatasetInfo("synthetic2", "Synthetic faces from a second, independent renderer (physllm)",
+                "UBFC-rPPG's layout (subject{N}/vid.avi + ground_truth.txt) + metadata.json",
+                "Rendered by physllm.data_catalog.synthetic2.", _scan_synthetic2, "PPG per frame (rendered)",
+                ("skin_tone", "flicker", "exposure", "white_balance", "motion")),
 )}
 ALIASES = {"ubfc": "ubfc-rppg", "buaa": "buaa-mihr", "ubfcphys": "ubfc-phys", "vipl": "vipl-hr",
            "bp4d": "bp4d-plus", "bp4d+": "bp4d-plus"}  # no "+" in a name: protocols join sources with it

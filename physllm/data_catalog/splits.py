@@ -1,5 +1,10 @@
 """Subject-wise splits and the standard evaluation protocols (intra- and cross-dataset).
 
+Cross-condition protocols (`synthetic-loco-<condition>`, ours) leave one recording condition
+out of training: the test split is every video under that condition, the validation split every
+video under a second, partner condition (so the checkpoint is chosen on a condition training did
+not see either), and the rest trains. They select by the videos' scenario labels.
+
 Subjects are sorted numerically before splitting (rPPG-Toolbox splits UBFC-rPPG in glob order,
 a known pitfall), and a fraction range (lo, hi) of a dataset's n subjects selects subjects
 [floor(lo·n), floor(hi·n)) as the toolbox's `split_raw_data` does with BEGIN/END, so the same
@@ -51,17 +56,56 @@ def cross_protocol(sources: Sequence[str], target: str) -> Protocol:
                     test=((target, WHOLE),))
 
 
-PROTOCOLS: dict[str, Protocol] = {
+@dataclass(frozen=True)
+class ConditionProtocol:
+    """Leave one condition out of one dataset: test on videos whose label `test` = (key, value),
+    validate on those with `val`, train on the rest."""
+
+    dataset: str
+    test: tuple[str, str]
+    val: tuple[str, str]
+
+    @property
+    def datasets(self) -> list[str]:
+        return [self.dataset]
+
+
+# Each held-out condition of the synthetic set, and the partner condition that validates it: another
+# level of the same axis where there is one, so selection sees a shift of the same kind, not the test's.
+SYNTHETIC_CONDITIONS: dict[str, tuple[tuple[str, str], tuple[str, str]]] = {
+    "flicker": (("light", "flicker"), ("light", "step")),
+    "dim": (("light", "dim"), ("light", "step")),
+    "rotation": (("motion", "rotation"), ("motion", "translation")),
+    "translation": (("motion", "translation"), ("motion", "rotation")),
+    "talking": (("motion", "talking"), ("motion", "walking")),
+    "walking": (("motion", "walking"), ("motion", "talking")),
+    "skin-vi": (("skin_tone", "VI"), ("skin_tone", "V")),
+}
+CONDITION_PROTOCOLS: dict[str, ConditionProtocol] = {
+    f"synthetic-loco-{name}": ConditionProtocol("synthetic", test, val)
+    for name, (test, val) in SYNTHETIC_CONDITIONS.items()}
+
+PROTOCOLS: dict[str, Protocol | ConditionProtocol] = {
     **{f"{name}-intra": intra_protocol(name) for name in DATASETS},
     "pure->ubfc-rppg": cross_protocol(["pure"], "ubfc-rppg"),
     "ubfc-rppg->pure": cross_protocol(["ubfc-rppg"], "pure"),
     "pure+ubfc-rppg->mmpd": cross_protocol(["pure", "ubfc-rppg"], "mmpd"),
+    # train on one renderer, test on the other, written independently (synthetic2.py)
+    "synthetic->synthetic2": cross_protocol(["synthetic"], "synthetic2"),
+    "synthetic2->synthetic": cross_protocol(["synthetic2"], "synthetic"),
+    # all of renderer 1 trains; the checkpoint (and the gate) is chosen on the first half of
+    # renderer 2, under a shift training never saw, and tested on its second half
+    "synthetic->synthetic2-shiftval": Protocol(train=(("synthetic", WHOLE),), val=(("synthetic2", (0.0, 0.5)),),
+                                               test=(("synthetic2", (0.5, 1.0)),)),
+    **CONDITION_PROTOCOLS,
 }
 
 
 def _normalize_protocol_name(name: str) -> str:
     """'UBFC → PURE' → 'ubfc-rppg->pure'; 'ubfc-intra' → 'ubfc-rppg-intra'."""
     text = name.strip().lower().replace("→", "->").replace(" ", "")
+    if "-loco-" in text:
+        return text
     if text.endswith("-intra"):
         return f"{canonical_name(text[:-len('-intra')])}-intra"
     if "->" in text:
@@ -70,7 +114,7 @@ def _normalize_protocol_name(name: str) -> str:
     return text
 
 
-def resolve_protocol(name: str) -> Protocol:
+def resolve_protocol(name: str) -> Protocol | ConditionProtocol:
     """A protocol by name: the standard ones, or any `a+b->c` / `a-intra` over known datasets."""
     key = _normalize_protocol_name(name)
     if key in PROTOCOLS:
@@ -118,7 +162,25 @@ def split_subjects(items: Sequence[Item], fractions: Sequence[float]) -> list[li
             for lo, hi in zip(edges, edges[1:])]
 
 
-def apply_protocol(protocol: Protocol, items: Sequence[Item]) -> dict[str, list[Item]]:
-    """{'train': [...], 'val': [...], 'test': [...]} for records or video ids of any datasets."""
+def apply_protocol(protocol: Protocol | ConditionProtocol, items: Sequence[Item],
+                   labels: dict[str, dict] | None = None) -> dict[str, list[Item]]:
+    """{'train': [...], 'val': [...], 'test': [...]} for records or video ids of any datasets.
+    A ConditionProtocol reads each item's scenario labels: a record's metadata, or for a video
+    id `labels[id]`."""
+    if isinstance(protocol, ConditionProtocol):
+        return _apply_conditions(protocol, items, labels or {})
     return {part_name: [item for dataset, fraction_range in part for item in select(items, dataset, fraction_range)]
             for part_name, part in (("train", protocol.train), ("val", protocol.val), ("test", protocol.test))}
+
+
+def _apply_conditions(protocol: ConditionProtocol, items: Sequence[Item],
+                      labels: dict[str, dict]) -> dict[str, list[Item]]:
+    parts: dict[str, list[Item]] = {"train": [], "val": [], "test": []}
+    own = [item for item in items if _dataset_and_subject(item)[0] == protocol.dataset]
+    for item in own:
+        meta = item.metadata if isinstance(item, VideoRecord) else labels.get(item, {})
+        if not meta:
+            raise PhysllmError(f"protocol leaves a condition out, but {item} has no scenario labels")
+        under = lambda condition: str(meta.get(condition[0])) == condition[1]  # noqa: E731
+        parts["test" if under(protocol.test) else "val" if under(protocol.val) else "train"].append(item)
+    return parts

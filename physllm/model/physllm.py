@@ -18,6 +18,11 @@ with the released UBFC-rPPG PhysNet on 80 synthetic videos (README, "Accuracy"):
 read-out of the pulse from the vision and signal tokens reaches validation MSE 0.75 before the
 LLM and 0.99 after it; trained without the path, the model blew its tokens up to 25–30 times
 the norm of a word embedding, which pushes them through the LLM's residual stream unchanged.
+
+`gate_margin` (ours) is the fallback to the backbone: at inference a clip keeps PhysLLM's wave
+only where its heart-rate band is more peaked than the frozen PhysNet's own wave by at least the
+margin (`band_confidence`), and is PhysNet's wave otherwise. The trainer calibrates the margin on
+the validation split (train/gate.py); None, the paper's and older checkpoints', never falls back.
 """
 
 import warnings
@@ -29,6 +34,7 @@ from torch import nn
 from transformers import PreTrainedTokenizerBase
 
 from physllm.errors import PhysllmError
+from physllm.pulse import HIGH_HZ, LOW_HZ
 from physllm.model.apl import APL, APLConfig
 from physllm.model.dds import DDS, DDSConfig
 from physllm.model.llm import default_lora_targets, load_llm
@@ -55,6 +61,8 @@ class PhysLLMConfig:
     head: str = "token"  # ours (TokenHead); "flatten" = Time-LLM's and the paper's FlattenHead
     bypass: bool = True  # ours: the token head also reads the LLM's input tokens; False = paper
     dropout: float = 0.1  # patch embedding and head dropout, Time-LLM's `dropout`
+    gate_margin: float | None = None  # ours: fall back to PhysNet's wave unless PhysLLM's is this much surer; None = never
+    fps: float = 30.0  # the clips' frame rate, for the gate's band (the toolbox's 30 fps chunks)
     dds: DDSConfig = field(default_factory=DDSConfig)
     va: VAConfig = field(default_factory=VAConfig)
     tpg: TPGConfig = field(default_factory=TPGConfig)
@@ -175,6 +183,33 @@ def build_head(cfg: "PhysLLMConfig", width: int) -> ResidualHead:
     raise PhysllmError(f"unknown head {cfg.head!r}: expected 'token' or 'flatten'")
 
 
+GATE_PEAK_HALF_WIDTH_HZ = 0.2  # a Hann-windowed 128-frame clip's main lobe at 30 fps is ±0.47 Hz
+GATE_FFT_PAD = 8  # zero-padding factor: the peak is located to 0.03 Hz on a 128-frame clip
+
+
+def band_confidence(wave: torch.Tensor, fps: float) -> torch.Tensor:
+    """(B, T) → (B,): the share of a clip's heart-rate-band power (LOW_HZ–HIGH_HZ, Hann window,
+    zero-padded FFT) within ±GATE_PEAK_HALF_WIDTH_HZ of its peak; 0.83 for a pure tone in the band
+    (the rest is its Hann main lobe beyond ±0.2 Hz), about 0.3 for white noise."""
+    T = wave.shape[-1]
+    w = (wave - wave.mean(-1, keepdim=True)) * torch.hann_window(T, periodic=False, dtype=wave.dtype,
+                                                                   device=wave.device)
+    power = torch.fft.rfft(w, n=GATE_FFT_PAD * T).abs().square()  # (B, F)
+    freqs = torch.fft.rfftfreq(GATE_FFT_PAD * T, 1 / fps).to(wave.device)
+    band = (freqs >= LOW_HZ) & (freqs <= HIGH_HZ)
+    power, freqs = power[:, band], freqs[band]
+    peak = freqs[power.argmax(-1)]  # (B,)
+    near = (freqs[None, :] - peak[:, None]).abs() <= GATE_PEAK_HALF_WIDTH_HZ
+    return (power * near).sum(-1) / power.sum(-1).clamp_min(1e-12)
+
+
+def gate_to_backbone(out: torch.Tensor, backbone: torch.Tensor, fps: float, margin: float) -> torch.Tensor:
+    """Per clip, PhysLLM's wave where its band confidence beats the backbone's by `margin`,
+    else the backbone's; (B, T) each, in the same scale."""
+    keep = band_confidence(out.float(), fps) - band_confidence(backbone.float(), fps) >= margin
+    return torch.where(keep[:, None], out, backbone)
+
+
 def instance_stats(x: torch.Tensor, eps: float = 1e-5) -> tuple[torch.Tensor, torch.Tensor]:
     """Per-sample mean and std over time (Time-LLM `Normalize`, non-affine), kept out of the graph."""
     mean = x.mean(-1, keepdim=True).detach()  # (B, 1)
@@ -276,6 +311,8 @@ class PhysLLM(nn.Module):
         if self.cfg.bypass:
             states = torch.cat([states, reprogrammed.to(states.dtype)], dim=-1)  # (B, 2N, 2d)
         out = self.head(states.to(z.dtype), x)  # (B, T)
+        if self.cfg.gate_margin is not None and not self.training:
+            out = gate_to_backbone(out, x, self.cfg.fps, self.cfg.gate_margin)
         return out * std + mean
 
     def trainable_parameter_summary(self) -> dict[str, int]:

@@ -30,6 +30,7 @@ from physllm.data_catalog.splits import apply_protocol, resolve_protocol
 from physllm.errors import CacheError, PhysllmError
 from physllm.shards.reader import ShardSet
 from physllm.shards.schema import feature_column, to_numpy
+from physllm.train.augment import AugmentConfig, augment_clip
 
 # Time-LLM's prompt has a "Task description"; PhysLLM's task prompt states the rPPG task.
 TASK_DESCRIPTION = ("Task description: reconstruct the clean blood volume pulse (rPPG) waveform "
@@ -81,7 +82,8 @@ def split_videos(shard_set: ShardSet, protocol: str | None = None) -> Splits:
         raise CacheError(f"protocol {name!r} needs dataset(s) {', '.join(missing)}, but the shards "
                          f"hold only {', '.join(sorted(held))} ({', '.join(str(c.path) for c in shard_set.caches)}); "
                          f"run `physllm precompute` for them or pass their caches with --shards")
-    parts = apply_protocol(spec, sorted(v.video_id for v in shard_set.videos()))
+    videos = shard_set.videos()
+    parts = apply_protocol(spec, sorted(v.video_id for v in videos), {v.video_id: v.metadata for v in videos})
     return Splits(name, parts["train"], parts["val"], parts["test"])
 
 
@@ -167,7 +169,8 @@ class ClipStream:
 
     def __init__(self, shard_set: ShardSet, video_ids: Sequence[str], tokenize: Tokenize,
                  batch_size: int = 8, shuffle: bool = True, buffer_size: int = 256,
-                 seed: int = 0, rank: int = 0, world_size: int = 1):
+                 seed: int = 0, rank: int = 0, world_size: int = 1,
+                 augment: AugmentConfig | None = None):
         if batch_size < 1 or buffer_size < 1:
             raise PhysllmError(f"batch size and shuffle buffer must be ≥ 1, got {batch_size} and {buffer_size}")
         self.shard_set = shard_set
@@ -178,6 +181,7 @@ class ClipStream:
         self.buffer_size = buffer_size
         self.seed = seed
         self.rank, self.world_size = rank, world_size
+        self.augment = augment  # cue-level augmentation of each clip (train/augment.py); None: as cached
         self.num_scales = len(shard_set.feature_shapes)
         self.columns = ["video_id", "dataset", "clip_index", "first_frame", "fps", "ppg",
                         "backbone_wave", "description", "stats_text",
@@ -207,8 +211,9 @@ class ClipStream:
         limit = len(self) if self.world_size > 1 else None
         pending: list[Clip] = []
         produced = 0
+        rng = np.random.default_rng([self.seed, epoch, 2])  # skipped clips draw too: a resume sees the same clips
         for clip in self._shuffled(self._clips(self.epoch_order(epoch)), epoch):
-            pending.append(clip)
+            pending.append(augment_clip(clip, self.augment, rng) if self.augment else clip)
             if len(pending) == self.batch_size:
                 if produced >= skip:
                     yield collate(pending, self.tokenize)

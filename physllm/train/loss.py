@@ -54,6 +54,12 @@ def spectral_loss(pred: torch.Tensor, target: torch.Tensor, fps: torch.Tensor) -
     return F.kl_div(log_pred, p_target, reduction="batchmean")
 
 
+def backbone_loss(pred: torch.Tensor, backbone_wave: torch.Tensor) -> torch.Tensor:
+    """MSE between the z-scored prediction and the z-scored frozen PhysNet wave (ours): a pull
+    towards the backbone's answer, so that the correction is spent only where it pays."""
+    return F.mse_loss(zscore(pred.float(), EPS), zscore(backbone_wave.float(), EPS))
+
+
 def pulse_loss(pred: torch.Tensor, target: torch.Tensor, fps: torch.Tensor | None = None,
                spectral_weight: float = 0.0) -> torch.Tensor:
     """MSE of the z-scored prediction against the (already z-scored) label, (B, T) each, plus

@@ -42,7 +42,9 @@ from physllm.shards.reader import ShardSet, open_shards
 from physllm.train.data import Batch, ClipStream, Splits, split_videos
 from physllm.train.inference import (TRAINING_FILE, autocast_for, evaluate_predictions, mae_of,
                                      predict_videos, read_training_info, resolve_device)
-from physllm.train.loss import pulse_loss
+from physllm.train.augment import AugmentConfig
+from physllm.train.gate import calibrate_gate
+from physllm.train.loss import backbone_loss, pulse_loss
 
 CONFIG_FILE = "train_config.json"
 METRICS_FILE = "metrics.jsonl"
@@ -67,6 +69,9 @@ class TrainConfig:
     min_lr_ratio: float = 0.0  # cosine down to lr·this (torchtune's get_cosine_schedule_with_warmup)
     grad_clip: float = 1.0  # litgpt/torchtune default max norm
     spectral_weight: float = 0.0  # λ of the band-spectrum term (train/loss.py, ours); 0 = the authors' MSE alone
+    backbone_weight: float = 0.0  # weight of the pull towards the frozen PhysNet's wave (train/loss.py, ours)
+    augment: bool = False  # cue-level augmentation of training clips (train/augment.py, ours)
+    gate: bool = True  # calibrate the fallback to PhysNet's wave on the validation split (train/gate.py, ours)
     shuffle_buffer: int = 256  # clips held for shuffling: bounds the reader's memory
     seed: int = 0  # data order, initialisation and dropout
     device: str = "auto"  # cuda if there is one, else cpu
@@ -79,7 +84,7 @@ class TrainConfig:
     # valid values: a setting outside them is refused with its range (physllm/config.py)
     RANGES = {"epochs": ">= 1", "batch_size": ">= 1", "lr": "> 0", "lora_lr_ratio": ">= 0",
               "weight_decay": ">= 0", "warmup_fraction": "[0, 1)", "min_lr_ratio": "[0, 1]",
-              "grad_clip": "> 0", "spectral_weight": ">= 0", "shuffle_buffer": ">= 1", "max_steps": ">= 1",
+              "grad_clip": "> 0", "spectral_weight": ">= 0", "backbone_weight": ">= 0", "shuffle_buffer": ">= 1", "max_steps": ">= 1",
               "checkpoint_every": ">= 1", "log_every": ">= 1", "num_workers": ">= 1"}
 
     @classmethod
@@ -104,8 +109,9 @@ class TrainConfig:
                 raise PhysllmError(f"{name} must be at least 1, got {getattr(self, name)}")
         if self.lr <= 0:
             raise PhysllmError(f"lr must be positive, got {self.lr}")
-        if self.spectral_weight < 0:
-            raise PhysllmError(f"spectral_weight must be 0 or more, got {self.spectral_weight}")
+        for name in ("spectral_weight", "backbone_weight"):
+            if getattr(self, name) < 0:
+                raise PhysllmError(f"{name} must be 0 or more, got {getattr(self, name)}")
 
 
 @dataclass
@@ -191,7 +197,8 @@ class TrainRecipe:
         self.forward_model = self.wrap_model(self.model)
         self.train_stream = ClipStream(self.shard_set, self.splits.train, self.model.tokenize_cues,
                                        cfg.batch_size, shuffle=True, buffer_size=cfg.shuffle_buffer,
-                                       seed=cfg.seed, rank=self.rank, world_size=self.world_size)
+                                       seed=cfg.seed, rank=self.rank, world_size=self.world_size,
+                                       augment=AugmentConfig() if cfg.augment else None)
         self.val_stream = ClipStream(self.shard_set, self.splits.val, self.model.tokenize_cues,
                                      cfg.batch_size, shuffle=False)
         self.steps_per_epoch = len(self.train_stream)
@@ -306,6 +313,8 @@ class TrainRecipe:
         with autocast_for(self.device):
             pred = self.forward_model(batch.wave, batch.features, batch.cue_tokens)  # (B, T)
         loss = pulse_loss(pred, batch.target, batch.fps.to(self.device), self.cfg.spectral_weight)
+        if self.cfg.backbone_weight:
+            loss = loss + self.cfg.backbone_weight * backbone_loss(pred, batch.wave)
         self.optimizer.zero_grad(set_to_none=True)
         finite = bool(torch.isfinite(loss))
         if finite:
@@ -320,13 +329,19 @@ class TrainRecipe:
         return loss.item() if finite else None
 
     def validate(self) -> dict:
-        """Val loss and whole-video HR MAE (FFT) of PhysLLM and, for reference, PhysNet alone."""
+        """Val loss and whole-video HR MAE (FFT) of PhysLLM and, for reference, PhysNet alone;
+        with `gate`, the fallback margin calibrated on these videos first (train/gate.py)."""
         if not self.splits.val:
             return {}
+        gate = {}
+        if self.cfg.gate:
+            calibration = calibrate_gate(self.model, self.val_stream, self.shard_set, self.splits.val, self.device)
+            self.model.cfg.gate_margin = calibration.margin
+            gate = {"gate_margin": calibration.margin, "val_mae_ungated": calibration.mae[min(calibration.mae)]}
         predictions = predict_videos(self.model, self.val_stream, self.device, "validating")
         report, _ = evaluate_predictions(self.shard_set, self.splits.val, predictions)
         return {"val_loss": predictions.loss, "val_mae": mae_of(report, "physllm"),
-                "val_mae_physnet": mae_of(report, "physnet")}
+                "val_mae_physnet": mae_of(report, "physnet"), **gate}
 
     # ------------------------------------------------------------ checkpoints
 

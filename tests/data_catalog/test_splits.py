@@ -51,3 +51,35 @@ def test_split_subjects_and_select_work_on_records(tmp_path):
     assert [r.subject for r in select(records, "ubfc", (0.8, 1.0))] == ["subject11"]
     with pytest.raises(PhysllmError, match="sum to 1"):
         split_subjects(records, (0.5, 0.2))
+
+
+SYNTH_LABELS = {f"synthetic/subject{i}/vid": {"light": light, "motion": "still", "skin_tone": "III-IV"}
+                for i, light in enumerate(["bright", "flicker", "step", "bright", "flicker", "dim", "step"], 1)}
+
+
+def test_leave_one_condition_out_tests_on_it_and_validates_on_its_partner():
+    protocol = resolve_protocol("synthetic-loco-flicker")
+    parts = apply_protocol(protocol, sorted(SYNTH_LABELS), SYNTH_LABELS)
+    assert [SYNTH_LABELS[v]["light"] for v in parts["test"]] == ["flicker", "flicker"]
+    assert [SYNTH_LABELS[v]["light"] for v in parts["val"]] == ["step", "step"]
+    assert sorted(SYNTH_LABELS[v]["light"] for v in parts["train"]) == ["bright", "bright", "dim"]
+
+
+def test_leave_one_condition_out_needs_labels():
+    with pytest.raises(PhysllmError, match="no scenario labels"):
+        apply_protocol(resolve_protocol("synthetic-loco-dim"), sorted(SYNTH_LABELS))
+
+
+def test_the_two_renderers_cross():
+    first = [f"synthetic/subject{i}/vid" for i in range(1, 6)]
+    parts = apply_protocol(resolve_protocol("synthetic->synthetic2"),
+                           first + ["synthetic2/subject1/vid", "synthetic2/subject2/vid"])
+    assert parts["test"] == ["synthetic2/subject1/vid", "synthetic2/subject2/vid"]
+    assert parts["train"] == first[:4] and parts["val"] == first[4:]
+
+
+def test_model_selection_under_the_shift_uses_half_of_renderer_2():
+    first = [f"synthetic/subject{i}/vid" for i in range(1, 4)]
+    second = [f"synthetic2/subject{i}/vid" for i in range(1, 5)]
+    parts = apply_protocol(resolve_protocol("synthetic->synthetic2-shiftval"), first + second)
+    assert parts == {"train": first, "val": second[:2], "test": second[2:]}

@@ -171,3 +171,36 @@ def test_bf16_autocast_trains_as_the_gpu_path_does(tiny_model):
     assert out.shape == (2, tiny_model.cfg.clip_frames) and torch.isfinite(out).all()
     out.float().pow(2).mean().backward()
     assert tiny_model.patch_embedding.proj.weight.grad.abs().sum() > 0
+
+
+def test_band_confidence_is_high_for_a_pulse_and_low_for_noise():
+    from physllm.model.physllm import band_confidence
+
+    t = torch.arange(128) / 30.0
+    pulse = torch.sin(2 * torch.pi * 1.3 * t)
+    noise = torch.randn(128, generator=torch.Generator().manual_seed(0))
+    conf = band_confidence(torch.stack([pulse, noise, 5 * pulse + 3]), 30.0)
+    assert conf[0] > 0.8 and conf[1] < 0.5  # a tone: the Hann main lobe beyond ±0.2 Hz holds the rest
+    torch.testing.assert_close(conf[2], conf[0])  # scale and offset do not matter
+
+
+def test_gate_keeps_the_surer_wave_clip_by_clip():
+    from physllm.model.physllm import gate_to_backbone
+
+    t = torch.arange(128) / 30.0
+    pulse = torch.sin(2 * torch.pi * 1.3 * t)
+    noise = torch.randn(128, generator=torch.Generator().manual_seed(0))
+    out, backbone = torch.stack([pulse, noise]), torch.stack([noise, pulse])
+    gated = gate_to_backbone(out, backbone, 30.0, margin=0.0)
+    torch.testing.assert_close(gated, torch.stack([pulse, pulse]))
+    torch.testing.assert_close(gate_to_backbone(out, backbone, 30.0, margin=2.0), backbone)
+
+
+def test_a_gate_that_never_trusts_the_correction_returns_the_backbone_at_inference_only(tiny_model):
+    perturb_zero_inits(tiny_model)
+    wave, features, cues = make_inputs(tiny_model)
+    tiny_model.cfg.gate_margin = 2.0  # no band-confidence difference reaches it
+    tiny_model.eval()
+    torch.testing.assert_close(tiny_model(wave, features, cues), wave, atol=1e-4, rtol=1e-4)
+    tiny_model.train()
+    assert not torch.allclose(tiny_model(wave, features, cues), wave, atol=1e-3)

@@ -45,7 +45,7 @@ def test_two_workers_average_gradients_and_resume_from_rank_0(ray_local, tiny_be
     of near-zero gradients: step 2 is no test of averaging); then a 2-worker resume from rank
     0's `last` runs step 2 and matches an uninterrupted 2-worker run. Dropout is off so that
     all runs compute the same function."""
-    from physllm.train.trainer import train
+    from physllm.train.run import train
     from tests.train.conftest import write_cache
 
     cache = write_cache(tmp_path / "cache", videos=4, clips=4)  # synthetic-intra: 2 train, 1 val, 1 test

@@ -1,0 +1,62 @@
+"""Cue-level augmentation of training clips (ours): the pulse's tempo, the wave's noise, the features' gain.
+
+A cached clip is the frozen PhysNet's wave (T,), its feature maps [(64, T_s)] and the label (T,),
+all over the same T frames. Each augmented clip is
+- time-stretched by s in `stretch` (wave, every feature map and the label alike, linear
+  interpolation over a random window of T/s frames), so the heart rate a clip shows is not one
+  the training set happened to hold: the correction must follow the backbone's frequency rather
+  than learn a prior over heart rates (the renderer's range);
+- given white noise on the wave (a fraction of its std), as a weaker camera or backbone gives;
+- given a gain per feature channel (1 ± `feature_gain`), as another face, light or camera moves
+  PhysNet's activations.
+The cue texts stay those of the original clip. Time-LLM and the paper train without augmentation;
+the stretch is the frequency augmentation of contrastive rPPG (Gideon & Stent, "The way to my
+heart is through contrastive learning", ICCV 2021).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from physllm import pulse
+
+if TYPE_CHECKING:
+    from physllm.train.data import Clip
+
+
+@dataclass(frozen=True)
+class AugmentConfig:
+    probability: float = 0.5  # share of training clips augmented; the rest are seen as cached
+    stretch: tuple[float, float] = (1.0, 1.3)  # s ≥ 1: a window of T/s frames spread over T (a clip holds no more)
+    wave_noise: float = 0.3  # noise std as a fraction of the wave's std
+    feature_gain: float = 0.2  # channel gains drawn from [1 − g, 1 + g]
+
+
+def stretch_window(x: np.ndarray, start: float, factor: float, frames: int) -> np.ndarray:
+    """(..., L) covering `frames` frames → (..., L): the window [start, start + frames/factor)
+    resampled onto the whole length."""
+    length = x.shape[-1]
+    step = frames / length  # frames per sample
+    centres = start + (np.arange(length) + 0.5) * step / factor  # in frames
+    positions = centres / step - 0.5  # in samples of x
+    flat = x.reshape(-1, length)
+    out = np.stack([np.interp(positions, np.arange(length), row) for row in flat])
+    return out.reshape(x.shape).astype(x.dtype)
+
+
+def augment_clip(clip: "Clip", cfg: AugmentConfig, rng: np.random.Generator) -> "Clip":
+    if rng.uniform() >= cfg.probability:
+        return clip
+    frames = clip.wave.shape[-1]
+    factor = rng.uniform(*cfg.stretch)
+    start = rng.uniform(0, frames - frames / factor)
+    wave = stretch_window(clip.wave, start, factor, frames)
+    wave = wave + (cfg.wave_noise * wave.std() * rng.standard_normal(frames)).astype(wave.dtype)
+    features = [stretch_window(f, start, factor, frames)
+                * rng.uniform(1 - cfg.feature_gain, 1 + cfg.feature_gain, (f.shape[0], 1)).astype(f.dtype)
+                for f in clip.features]
+    target = pulse.zscore(stretch_window(clip.target, start, factor, frames)).astype(np.float32)
+    return replace(clip, wave=wave, features=features, target=target)
