@@ -1,6 +1,6 @@
 """Heart-rate accuracy in domain and across domains: PhysLLM against the same frozen PhysNet alone,
 POS, CHROM and GREEN on the same test videos, by FFT and by peak intervals, whole videos and the
-toolbox's 10-s windows (issue #14).
+toolbox's 10-s windows.
 
 It renders the synthetic set (renderer 1, `physllm datasets synth`) and a set from the second,
 independently written renderer (`physllm.data_catalog.synthetic2`), precomputes both with one
@@ -17,7 +17,7 @@ Each checkpoint is evaluated twice: as trained (the fallback to PhysNet calibrat
 validation split, `gate`) and with the fallback off (`no gate`): the gate's ablation on the
 same weights. Every stage is cached under --out; a second run only prints the tables.
 
-    python bench/accuracy.py --backbone ../shared/weights/rppg-toolbox/UBFC-rPPG_PhysNet_DiffNormalized.pth \
+    python bench/accuracy.py --backbone <rPPG-Toolbox weights>/UBFC-rPPG_PhysNet_DiffNormalized.pth \
         --out /tmp/physllm-accuracy
     ... --protocols synthetic->synthetic2 --recipe '{"augment": true, "backbone_weight": 0.5}'
 """

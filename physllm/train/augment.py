@@ -17,14 +17,13 @@ heart is through contrastive learning", ICCV 2021).
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from typing import TypeVar
 
 import numpy as np
 
 from physllm import pulse
 
-if TYPE_CHECKING:
-    from physllm.train.data import Clip
+ClipT = TypeVar("ClipT")  # train.data.Clip: a dataclass with wave, features and target (not imported: data imports this)
 
 
 @dataclass(frozen=True)
@@ -47,7 +46,7 @@ def stretch_window(x: np.ndarray, start: float, factor: float, frames: int) -> n
     return out.reshape(x.shape).astype(x.dtype)
 
 
-def augment_clip(clip: "Clip", cfg: AugmentConfig, rng: np.random.Generator) -> "Clip":
+def augment_clip(clip: ClipT, cfg: AugmentConfig, rng: np.random.Generator) -> ClipT:
     if rng.uniform() >= cfg.probability:
         return clip
     frames = clip.wave.shape[-1]
