@@ -2,6 +2,7 @@
 real S3-compatible server (tests/fixtures/s3_server.py), compared with a local run, trained on,
 damaged and resumed."""
 
+import json
 from dataclasses import replace
 from pathlib import Path
 
@@ -83,11 +84,16 @@ def train_config(tiny_bert_dir, tmp_path_factory) -> Path:
     return config
 
 
-def test_train_one_epoch_from_s3_shards(runs, s3_bucket, train_config, tmp_path):
+def test_train_one_epoch_and_evaluate_from_s3_shards(runs, s3_bucket, train_config, tmp_path):
     result = CliRunner().invoke(app, ["train", "--shards", f"{s3_bucket}/cache", "--config", str(train_config),
                                       "--out", str(tmp_path / "run")])
     assert result.exit_code == 0, result.output
-    assert "last:" in result.output and any((tmp_path / "run").rglob("*.pt*"))
+    assert (tmp_path / "run" / "last").is_dir()
+    evaluated = CliRunner().invoke(app, ["evaluate", "--checkpoint", str(tmp_path / "run" / "last"),
+                                         "--shards", f"{s3_bucket}/cache", "--baselines", "",
+                                         "--out", str(tmp_path / "eval")])
+    assert evaluated.exit_code == 0, evaluated.output
+    assert json.loads((tmp_path / "eval" / "report.json").read_text())
 
 
 def test_a_damaged_object_on_s3_is_refused_by_train_and_verify(runs, s3_bucket, train_config, tmp_path):
