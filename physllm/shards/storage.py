@@ -49,6 +49,19 @@ def _remote(path: str | Path):
     return fs, inner.rstrip("/")
 
 
+def _guarded(path: str | Path, operation, *args):
+    """`operation(*args)` on a remote filesystem; an error that is not the file's own (OSError:
+    missing, forbidden) but the connection's or the credentials' becomes one clear CacheError."""
+    try:
+        return operation(*args)
+    except OSError:
+        raise
+    except Exception as error:  # noqa: BLE001 -- botocore's, aiohttp's, gcsfs'...: no common base
+        raise CacheError(f"cannot reach {url(path)} ({type(error).__name__}: {error}); check the "
+                         f"credentials (AWS_* or ~/.aws for s3://) and the endpoint "
+                         f"(FSSPEC_S3_ENDPOINT_URL for an S3-compatible server)") from None
+
+
 def is_remote(path: str | Path) -> bool:
     return URL.match(str(path)) is not None
 
@@ -66,34 +79,34 @@ def _as_path(path: str | Path, fs, inner: str) -> Path:
 
 def exists(path: str | Path) -> bool:
     fs, inner = _remote(path)
-    return fs.exists(inner) if fs else os.path.exists(inner)
+    return _guarded(path, fs.exists, inner) if fs else os.path.exists(inner)
 
 
 def is_file(path: str | Path) -> bool:
     fs, inner = _remote(path)
-    return fs.isfile(inner) if fs else os.path.isfile(inner)
+    return _guarded(path, fs.isfile, inner) if fs else os.path.isfile(inner)
 
 
 def is_dir(path: str | Path) -> bool:
     """A local folder; on object storage, a prefix holding at least one object (or a bucket)."""
     fs, inner = _remote(path)
-    return fs.isdir(inner) if fs else os.path.isdir(inner)
+    return _guarded(path, fs.isdir, inner) if fs else os.path.isdir(inner)
 
 
 def size(path: str | Path) -> int:
     fs, inner = _remote(path)
-    return fs.size(inner) if fs else os.path.getsize(inner)
+    return _guarded(path, fs.size, inner) if fs else os.path.getsize(inner)
 
 
 def open_input(path: str | Path) -> IO[bytes]:
     """The file for reading, seekable (Parquet reads a footer first, then what it needs)."""
     fs, inner = _remote(path)
-    return fs.open(inner, "rb") if fs else open(inner, "rb")
+    return _guarded(path, fs.open, inner, "rb") if fs else open(inner, "rb")
 
 
 def read_bytes(path: str | Path) -> bytes:
     fs, inner = _remote(path)
-    return fs.cat_file(inner) if fs else Path(inner).read_bytes()
+    return _guarded(path, fs.cat_file, inner) if fs else Path(inner).read_bytes()
 
 
 def read_text(path: str | Path) -> str:
@@ -111,7 +124,7 @@ def write_atomic(path: str | Path, data: bytes) -> None:
     """Write `data` to `path` whole or not at all (see the module doc for how, on each kind)."""
     fs, inner = _remote(path)
     if fs:
-        fs.pipe_file(inner, data)
+        _guarded(path, fs.pipe_file, inner, data)
         return
     path = Path(inner)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
@@ -135,7 +148,7 @@ def fsync_dir(path: Path) -> None:
 def remove(path: str | Path) -> None:
     fs, inner = _remote(path)
     if fs:
-        fs.rm_file(inner)
+        _guarded(path, fs.rm_file, inner)
     else:
         os.remove(inner)
 
@@ -144,7 +157,7 @@ def files_below(path: str | Path) -> list[Path]:
     """Every file below `path`, recursively, sorted."""
     fs, inner = _remote(path)
     if fs:
-        return sorted(_as_path(path, fs, found) for found in fs.find(inner))
+        return sorted(_as_path(path, fs, found) for found in _guarded(path, fs.find, inner))
     return sorted(p for p in Path(inner).rglob("*") if p.is_file())
 
 
@@ -152,6 +165,6 @@ def find_named(path: str | Path, name: str) -> list[Path]:
     """Every file called `name` below `path`, recursively, sorted."""
     fs, inner = _remote(path)
     if fs:
-        return sorted(_as_path(path, fs, found) for found in fs.find(inner)
+        return sorted(_as_path(path, fs, found) for found in _guarded(path, fs.find, inner)
                       if found.rsplit("/", 1)[-1] == name)
     return sorted(Path(inner).rglob(name))

@@ -56,3 +56,12 @@ def test_a_cache_on_s3_is_written_read_and_verified_as_a_local_one(s3_bucket, se
     assert shards.read_video("synthetic/subject1/s1").equals(
         open_shards(tmp_path).read_video("synthetic/subject1/s1"))
     assert verify_cache(remote.path).ok and not verify_cache(remote.path).warnings
+
+
+def test_an_unreachable_server_is_one_clear_error_naming_the_url(s3_endpoint, monkeypatch):
+    import fsspec
+
+    monkeypatch.setitem(fsspec.config.conf, "s3", {"endpoint_url": "http://127.0.0.1:9",  # nothing listens
+                                                   "config_kwargs": {"retries": {"max_attempts": 1}}})
+    with pytest.raises(CacheError, match=r"cannot reach s3://bucket/x \(EndpointConnectionError"):
+        storage.is_dir(Path("s3://bucket/x"))
