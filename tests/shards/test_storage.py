@@ -58,6 +58,20 @@ def test_a_cache_on_s3_is_written_read_and_verified_as_a_local_one(s3_bucket, se
     assert verify_cache(remote.path).ok and not verify_cache(remote.path).warnings
 
 
+def test_a_shard_put_whose_manifest_entry_was_never_written_is_invisible_to_readers(
+        s3_bucket, settings, make_rows, file_metadata):
+    """A driver killed between the shard's PUT and the manifest's: the object is a leftover."""
+    cache = open_cache(Path(s3_bucket + "/orphan"), "synthetic", settings)
+    write_video_shard(cache, "synthetic/subject1/s1", make_rows("synthetic/subject1/s1", 3), file_metadata)
+    storage.write_atomic(cache.shard_path("synthetic/subject2/s1"),
+                         storage.read_bytes(cache.shard_path("synthetic/subject1/s1")))
+    assert [v.video_id for v in open_shards(cache.path).videos()] == ["synthetic/subject1/s1"]
+    report = verify_cache(cache.path)
+    assert report.ok and report.warnings == [
+        f"shards/{cache.shard_path('synthetic/subject2/s1').name}: not in the manifest (ignored by "
+        f"readers; the next precompute rewrites it)"]
+
+
 def test_an_unreachable_server_is_one_clear_error_naming_the_url(s3_endpoint, monkeypatch):
     import fsspec
 
