@@ -223,7 +223,7 @@ def find_cache(cache_root: Path, key_or_prefix: str) -> Path:
     if not matches:
         raise CacheError(f"no cache with key {key_or_prefix!r} under {storage.url(cache_root)} (caches "
                          f"there: {known})")
-    raise CacheError(f"key prefix {key_or_prefix!r} is ambiguous under {cache_root}: "
+    raise CacheError(f"key prefix {key_or_prefix!r} is ambiguous under {storage.url(cache_root)}: "
                      f"{', '.join(p.name for p in matches)}; give more characters")
 
 
