@@ -195,7 +195,8 @@ def load_datasets_synth():
 def _cache_options(with_key: bool, key_required: bool = True):
     from physllm.pipeline.job import default_cache_root
 
-    cache_root_help = "Folder holding the caches (<root>/<dataset>/<key>/); default $PHYSLLM_CACHE or ./physllm-cache."
+    cache_root_help = ("Folder or object-store URL (s3://bucket/prefix) holding the caches (<root>/<dataset>/<key>/); "
+                       "default $PHYSLLM_CACHE or ./physllm-cache.")
     if not with_key:
         @dataclass
         class CacheRoot:
@@ -244,15 +245,20 @@ def load_cache_verify():
 
 
 def load_precompute():
-    from physllm.config import write_resolved
+    from physllm.config import RESOLVED_SUFFIX, resolved_yaml, write_resolved
     from physllm.pipeline.job import PrecomputeConfig, run_precompute
 
     def run(cfg):
+        from physllm.shards import storage
+
         summary = run_precompute(cfg)
-        write_resolved(cfg, summary.path, "precompute")
+        if storage.is_remote(summary.path):  # object storage: one PUT, as the shards
+            storage.write_atomic(summary.path / f"precompute{RESOLVED_SUFFIX}", resolved_yaml(cfg).encode())
+        else:
+            write_resolved(cfg, summary.path, "precompute")
         startup = (f" ({summary.startup_seconds:.1f} s of it starting Ray and the workers)"
                    if summary.computed_videos else "")
-        typer.echo(f"cache {summary.path}: {summary.videos_done} videos done ({summary.clips} clips), "
+        typer.echo(f"cache {storage.url(summary.path)}: {summary.videos_done} videos done ({summary.clips} clips), "
                    f"{summary.videos_failed} failed; computed {summary.computed_videos} videos in "
                    f"{summary.seconds:.1f} s{startup}")
         for video_id, reason in summary.failures.items():

@@ -268,9 +268,14 @@ def _plain_value(value):
 
 def write_resolved(cfg, folder: str | Path, command: str) -> Path:
     """`<folder>/<command>.config.yaml`: every setting the command ran with; a valid --config."""
-    import yaml
-
     path = Path(folder) / f"{command}{RESOLVED_SUFFIX}"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(yaml.safe_dump(to_plain(cfg), sort_keys=False))
+    path.write_text(resolved_yaml(cfg))
     return path
+
+
+def resolved_yaml(cfg) -> str:
+    """The text of `<command>.config.yaml` (write_resolved), for a folder elsewhere."""
+    import yaml
+
+    return yaml.safe_dump(to_plain(cfg), sort_keys=False)

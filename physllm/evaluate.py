@@ -26,7 +26,7 @@ EVAL_BATCH_SIZE = 16  # no gradients: twice the training batch fits in the same 
 @dataclass
 class EvaluateConfig:
     checkpoint: Path  # a trained checkpoint folder (<train out>/best)
-    shards: list[Path]  # cache folders (or folders of caches)
+    shards: list[Path]  # cache folders (or folders of caches), local or s3://…
     protocol: str | None = None  # split protocol; None: the one the checkpoint was trained with
     split: str = "test"  # which part of the protocol: train, val or test
     baselines: list[str] = field(default_factory=lambda: ["green", "chrom", "pos"])  # beside PhysLLM and PhysNet

@@ -13,4 +13,5 @@ pytest_plugins = [
     "tests.fixtures.synthetic_data",
     "tests.fixtures.tiny_llava",
     "tests.fixtures.bad_inputs",
+    "tests.fixtures.s3_server",
 ]

@@ -14,6 +14,8 @@ is complete without a shuffle. A video that fails to decode (or whose ground tru
 sends its reason in its last part; the driver records it in the manifest and the others go on
 (rPPG-Toolbox silently lost videos, docs/FACTS.md, "pitfalls"). The driver alone writes shards and the
 manifest: one writer, atomic files (shards/writer.py), so a kill at any instant resumes cleanly.
+`cache_root` may be object storage (`s3://bucket/prefix`, shards/storage.py), written by the
+driver alone; `root` (the videos) must be a path every node sees.
 A done video whose shard no longer matches its manifest entry (missing, or another sha256:
 damaged on disk or in a copy) is computed again, as is one whose source video changed.
 
@@ -53,6 +55,7 @@ from physllm.data_catalog.record import VideoRecord
 from physllm.errors import DatasetError, PhysllmError, VideoError
 from physllm.pipeline.clips import Clip, ClipConfig, expected_clips, record_clips
 from physllm.progress import console, make_progress
+from physllm.shards import storage
 from physllm.shards.cache import Cache, damaged_videos, file_sha256, open_cache
 from physllm.shards.manifest import source_fingerprint
 from physllm.shards.schema import SCHEMA_VERSION
@@ -67,7 +70,7 @@ def default_cache_root() -> Path:
 class PrecomputeConfig:
     dataset: str
     root: Path
-    cache_root: Path = field(default_factory=default_cache_root)  # $PHYSLLM_CACHE or ./physllm-cache
+    cache_root: Path = field(default_factory=default_cache_root)  # $PHYSLLM_CACHE or ./physllm-cache; or s3://bucket/prefix
     backbone: Path | None = None  # a PhysNet .pth; None trains one on the synthetic data (backbone.py)
     describer: str = "fast"  # "fast" (offline measurements) or "llava" (the paper's)
     describer_model: str | None = None  # LLaVA id or folder; None is the paper's llava-1.5-7b
@@ -134,6 +137,9 @@ def resolve_backbone(cfg: PrecomputeConfig) -> Path:
         return check_backbone_file(cfg.backbone)
     from physllm.pipeline.backbone import default_backbone
 
+    if storage.is_remote(cfg.cache_root):  # the trained default is a local file PhysNet loads
+        raise PhysllmError(f"--cache-root {storage.url(cfg.cache_root)} is object storage: pass "
+                           f"--backbone (a PhysNet .pth on a path every node sees)")
     return default_backbone(cfg.cache_root, cfg.dataset, cfg.root)
 
 

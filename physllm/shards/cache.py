@@ -8,6 +8,8 @@ changed setting makes a new one. A cache folder holds
     manifest.json              done / failed per video (manifest.py)
     shards/<safe-id>.parquet   one shard per video, listed in the manifest once whole
 
+The cache root is a local folder or an object-store URL such as `s3://bucket/prefix`; every
+file operation goes through storage.py, which says how writes stay atomic on each.
 This module creates, lists, describes and verifies caches; writer.py and reader.py move rows.
 """
 
@@ -24,6 +26,7 @@ from rich.console import Console
 from rich.table import Table
 
 from physllm.errors import CacheError
+from physllm.shards import storage
 from physllm.shards.manifest import MANIFEST_NAME, Manifest, atomic_write_text
 from physllm.shards.schema import SCHEMA_VERSION, decode_file_metadata
 
@@ -58,7 +61,7 @@ def shard_name(video_id: str) -> str:
 
 def file_sha256(path: Path) -> str:
     digest = hashlib.sha256()
-    with open(path, "rb") as f:
+    with storage.open_input(path) as f:
         for block in iter(lambda: f.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
@@ -83,7 +86,7 @@ class Cache:
 
 
 def is_cache(path: Path) -> bool:
-    return (Path(path) / MANIFEST_NAME).is_file()
+    return storage.is_file(Path(path) / MANIFEST_NAME)
 
 
 def open_cache(cache_root: Path, dataset: str, settings: dict) -> Cache:
@@ -95,21 +98,21 @@ def open_cache(cache_root: Path, dataset: str, settings: dict) -> Cache:
     path = cache_dir(cache_root, dataset, key)
     requested = json.loads(canonical_json(settings))
     settings_path = path / SETTINGS_NAME
-    if settings_path.exists():
+    if storage.exists(settings_path):
         stored = _read_json(settings_path)
         if stored != requested:
-            raise CacheError(f"{settings_path} was made with other settings (differing: "
+            raise CacheError(f"{storage.url(settings_path)} was made with other settings (differing: "
                              f"{', '.join(differing_keys(stored, requested))}); expected the "
-                             f"settings whose key is {key}. Delete {path} to rebuild it.")
+                             f"settings whose key is {key}. Delete {storage.url(path)} to rebuild it.")
     else:
         try:
-            (path / SHARDS_DIR).mkdir(parents=True, exist_ok=True)
+            storage.make_dirs(path / SHARDS_DIR)
+            atomic_write_text(settings_path, json.dumps(requested, indent=1, sort_keys=True))
         except OSError as error:
-            raise CacheError(f"cannot create the cache folder {path} ({error}); expected a "
-                             f"writable folder for --cache-root") from None
-        atomic_write_text(settings_path, json.dumps(requested, indent=1, sort_keys=True))
+            raise CacheError(f"cannot create the cache folder {storage.url(path)} ({error}); "
+                             f"expected a writable folder or bucket for --cache-root") from None
     manifest = Manifest.load(path / MANIFEST_NAME)
-    if not manifest.path.exists():
+    if not storage.exists(manifest.path):
         manifest.save()  # an empty manifest marks the folder as a cache from the start
     return Cache(path, dataset, key, requested, manifest)
 
@@ -118,7 +121,7 @@ def load_cache(path: Path) -> Cache:
     """Open an existing cache folder read-only (no folder is created)."""
     path = Path(path)
     if not is_cache(path):
-        raise CacheError(f"{path} is not a physllm cache: expected {MANIFEST_NAME} and "
+        raise CacheError(f"{storage.url(path)} is not a physllm cache: expected {MANIFEST_NAME} and "
                          f"{SETTINGS_NAME} there (written by `physllm precompute`)")
     settings = _read_json(path / SETTINGS_NAME)
     return Cache(path, path.parent.name, path.name, settings, Manifest.load(path / MANIFEST_NAME))
@@ -127,11 +130,12 @@ def load_cache(path: Path) -> Cache:
 def find_caches(path: Path) -> list[Path]:
     """`path` itself if it is a cache, else every cache below it, sorted."""
     path = Path(path)
-    if not path.is_dir():
-        raise CacheError(f"{path}: no such folder; expected a cache folder or a folder of caches")
+    if not storage.is_dir(path):
+        raise CacheError(f"{storage.url(path)}: no such folder; expected a cache folder or a "
+                         f"folder of caches")
     if is_cache(path):
         return [path]
-    return sorted(p.parent for p in path.rglob(MANIFEST_NAME))
+    return sorted(p.parent for p in storage.find_named(path, MANIFEST_NAME))
 
 
 def differing_keys(a: dict, b: dict, prefix: str = "") -> list[str]:
@@ -148,11 +152,11 @@ def differing_keys(a: dict, b: dict, prefix: str = "") -> list[str]:
 
 def _read_json(path: Path) -> dict:
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        return json.loads(storage.read_text(path))
     except FileNotFoundError:
-        raise CacheError(f"{path}: missing; expected the cache's settings JSON") from None
+        raise CacheError(f"{storage.url(path)}: missing; expected the cache's settings JSON") from None
     except ValueError as error:
-        raise CacheError(f"{path}: not valid JSON ({error})") from None
+        raise CacheError(f"{storage.url(path)}: not valid JSON ({error})") from None
 
 
 # ---------------------------------------------------------------- describing caches
@@ -193,8 +197,8 @@ def _setting_summary(value) -> str:
 def describe_cache(path: Path) -> CacheInfo:
     cache = load_cache(path)
     done = cache.manifest.done()
-    sizes = [(cache.shards_dir / e["shard"]).stat().st_size
-             for e in done.values() if (cache.shards_dir / e["shard"]).exists()]
+    sizes = [storage.size(cache.shards_dir / e["shard"])
+             for e in done.values() if storage.exists(cache.shards_dir / e["shard"])]
     failures = {vid: e["reason"] for vid, e in cache.manifest.failed().items()}
     return CacheInfo(cache.dataset, cache.key, cache.path, cache.settings, len(done),
                      len(failures), sum(e["clips"] for e in done.values()), sum(sizes),
@@ -203,8 +207,8 @@ def describe_cache(path: Path) -> CacheInfo:
 
 def list_caches(cache_root: Path) -> list[CacheInfo]:
     cache_root = Path(cache_root)
-    if not cache_root.is_dir():
-        raise CacheError(f"{cache_root}: no such cache root; expected the folder `physllm "
+    if not storage.is_dir(cache_root):
+        raise CacheError(f"{storage.url(cache_root)}: no such cache root; expected the folder `physllm "
                          f"precompute` writes to (--cache-root or $PHYSLLM_CACHE)")
     return [describe_cache(p) for p in find_caches(cache_root)]
 
@@ -217,9 +221,9 @@ def find_cache(cache_root: Path, key_or_prefix: str) -> Path:
         return matches[0]
     known = ", ".join(f"{p.parent.name}/{p.name}" for p in caches) or "none"
     if not matches:
-        raise CacheError(f"no cache with key {key_or_prefix!r} under {cache_root} (caches "
+        raise CacheError(f"no cache with key {key_or_prefix!r} under {storage.url(cache_root)} (caches "
                          f"there: {known})")
-    raise CacheError(f"key prefix {key_or_prefix!r} is ambiguous under {cache_root}: "
+    raise CacheError(f"key prefix {key_or_prefix!r} is ambiguous under {storage.url(cache_root)}: "
                      f"{', '.join(p.name for p in matches)}; give more characters")
 
 
@@ -253,7 +257,7 @@ def verify_cache(path: Path) -> VerifyReport:
     done = cache.manifest.done()
     errors += [f"{video_id}: {problem}" for video_id, problem in damaged_videos(cache).items()]
     listed = {e["shard"] for e in done.values()}
-    for file in sorted(cache.path.rglob("*")):
+    for file in storage.files_below(cache.path):
         if file.name.endswith(".tmp"):
             warnings.append(f"{file.relative_to(cache.path)}: temporary file left by an "
                             f"interrupted write (ignored by readers; safe to delete)")
@@ -272,17 +276,19 @@ def damaged_videos(cache: Cache) -> dict[str, str]:
 
 
 def _shard_problem(shard: Path, entry: dict) -> str | None:
-    if not shard.is_file():
-        return f"shard {shard} is missing"
+    if not storage.is_file(shard):
+        return f"shard {storage.url(shard)} is missing"
     try:
-        parquet = pq.ParquetFile(shard)
+        with storage.open_input(shard) as f:
+            metadata = pq.ParquetFile(f).metadata
     except Exception as error:  # any Arrow error means the same thing here: unreadable
-        return f"shard {shard} is unreadable ({error})"
-    version = decode_file_metadata(parquet.metadata.metadata).get("schema_version")
+        return f"shard {storage.url(shard)} is unreadable ({error})"
+    shard = storage.url(shard)  # named as the user writes it from here on
+    version = decode_file_metadata(metadata.metadata).get("schema_version")
     if version != SCHEMA_VERSION:
         return f"shard {shard} has schema version {version}, expected {SCHEMA_VERSION}"
-    if parquet.metadata.num_rows != entry["clips"]:
-        return f"shard {shard} has {parquet.metadata.num_rows} rows, the manifest says {entry['clips']}"
+    if metadata.num_rows != entry["clips"]:
+        return f"shard {shard} has {metadata.num_rows} rows, the manifest says {entry['clips']}"
     if file_sha256(shard) != entry["sha256"]:
         return f"shard {shard} does not match its recorded sha256 (corrupted or replaced)"
     return None
@@ -313,7 +319,7 @@ def caches_table(infos: list[CacheInfo]) -> Table:
 
 def info_table(info: CacheInfo) -> Table:
     table = Table("", "", show_header=False, title=f"cache {info.dataset}/{info.key}")
-    rows = [("path", str(info.path)), ("videos done", str(info.videos_done)),
+    rows = [("path", storage.url(info.path)), ("videos done", str(info.videos_done)),
             ("videos failed", str(info.videos_failed)), ("clips", str(info.clips)),
             ("size", human_size(info.size_bytes)), ("created", info.created),
             ("backbone", info.backbone), ("describer", info.describer),
@@ -327,7 +333,7 @@ def info_table(info: CacheInfo) -> Table:
 def print_cache_list(cache_root: Path, console: Console) -> None:
     infos = list_caches(cache_root)
     if not infos:
-        console.print(f"no caches under {cache_root}")
+        console.print(f"no caches under {storage.url(cache_root)}")
         return
     console.print(caches_table(infos))
 
@@ -340,11 +346,11 @@ def print_verify(cache_root: Path, key_or_prefix: str | None, console: Console) 
     """Verify one cache (by key prefix) or all under `cache_root`; True when none is damaged."""
     paths = [find_cache(cache_root, key_or_prefix)] if key_or_prefix else find_caches(cache_root)
     if not paths:
-        console.print(f"no caches under {cache_root}")
+        console.print(f"no caches under {storage.url(cache_root)}")
     reports = [verify_cache(p) for p in paths]
     for report in reports:
         status = "[green]ok[/green]" if report.ok else f"[red]{len(report.errors)} error(s)[/red]"
-        console.print(f"{report.path}: {report.shards_checked} shard(s), {status}")
+        console.print(f"{storage.url(report.path)}: {report.shards_checked} shard(s), {status}")
         for line in report.errors:
             console.print(f"  [red]error[/red] {line}", highlight=False)
         for line in report.warnings:

@@ -1,10 +1,10 @@
 """The manifest of a cache: which videos are done (and in which shard) and which failed.
 
-A shard counts as written only once the manifest lists it. The writer renames a complete,
-fsynced shard into place first and records it here second, and the manifest itself is
-replaced atomically (temp file in the same folder, fsync, os.replace). So a crash at any
-instant leaves either the old manifest or the new one, and a shard a reader can see through
-the manifest is always whole (docs/ARCHITECTURE.md, "shards/").
+A shard counts as written only once the manifest lists it. The writer puts a complete shard
+in place first and records it here second, and the manifest itself is replaced atomically
+(storage.write_atomic: temp file, fsync, os.replace on a local disk; one PUT on object
+storage). So a crash at any instant leaves either the old manifest or the new one, and a shard
+a reader can see through the manifest is always whole (docs/ARCHITECTURE.md, "shards/").
 
 One process writes a cache's manifest (the precompute driver); it is not a lock.
 """
@@ -12,13 +12,13 @@ One process writes a cache's manifest (the precompute driver); it is not a lock.
 from __future__ import annotations
 
 import json
-import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
 
 from physllm.errors import CacheError
+from physllm.shards import storage
 
 MANIFEST_NAME = "manifest.json"
 MANIFEST_FORMAT = 1
@@ -26,22 +26,7 @@ MANIFEST_FORMAT = 1
 
 def atomic_write_text(path: Path, text: str) -> None:
     """Write `text` to `path` so that readers see the old file or the new one, never a part."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-    fsync_dir(path.parent)
-
-
-def fsync_dir(path: Path) -> None:
-    """Make a rename in `path` durable (POSIX: the directory entry lives in the directory)."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    storage.write_atomic(path, text.encode("utf-8"))
 
 
 @dataclass
@@ -62,13 +47,13 @@ class Manifest:
     def load(cls, path: Path) -> "Manifest":
         """Read a manifest; a missing file is a new, empty manifest."""
         path = Path(path)
-        if not path.exists():
+        if not storage.exists(path):
             return cls(path)
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
+            data = json.loads(storage.read_text(path))
             return cls(path, dict(data["videos"]), data["created"])
         except (ValueError, KeyError, TypeError) as error:
-            raise CacheError(f"{path}: not a physllm manifest ({error}); expected JSON with "
+            raise CacheError(f"{storage.url(path)}: not a physllm manifest ({error}); expected JSON with "
                              f"'videos' and 'created'. Delete the cache folder and re-run "
                              f"precompute.") from None
 

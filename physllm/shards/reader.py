@@ -6,7 +6,8 @@ Opening reads each listed shard's footer only. Rows are read when batches are as
 shard's bytes are read once, checked against the sha256 its manifest entry recorded, and only
 those checked bytes are parsed, with Parquet's page checksums verified as well (the CRC-32
 of `PageHeader.crc`, https://github.com/apache/parquet-format/blob/master/src/main/thrift/parquet.thrift,
-written by writer.py). So a damaged shard is refused with its path, never trained on; memory
+written by writer.py). Shards are read through storage.py, from a local folder or object
+storage (`s3://…`) alike. So a damaged shard is refused with its path, never trained on; memory
 holds one video's shard at a time, never the dataset.
 """
 
@@ -22,6 +23,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from physllm.errors import CacheError
+from physllm.shards import storage
 from physllm.shards.cache import file_sha256, find_caches, load_cache
 from physllm.shards.schema import (SCHEMA_VERSION, clip_frames, decode_file_metadata,
                                    feature_shapes)
@@ -165,7 +167,7 @@ def open_verified(ref: VideoRef) -> pq.ParquetFile:
     costs one sha256 pass per shard per read (README, "Figures measured here").
     """
     with refused_if_damaged(ref.shard):
-        data = ref.shard.read_bytes()
+        data = storage.read_bytes(ref.shard)
         if hashlib.sha256(data).hexdigest() != ref.sha256:
             raise CacheError(damaged_message(ref.shard, SHA256_MISMATCH))
         return pq.ParquetFile(pa.BufferReader(data), page_checksum_verification=True)
@@ -182,18 +184,19 @@ def refused_if_damaged(shard: Path) -> Iterator[None]:
 
 
 def damaged_message(shard: Path, problem: str) -> str:
-    return (f"{shard}: damaged shard, refused ({problem}); run `physllm cache verify` to list "
+    return (f"{storage.url(shard)}: damaged shard, refused ({problem}); run `physllm cache verify` to list "
             f"the damaged shards, then `physllm precompute` again to recompute them")
 
 
 def _read_checked_schema(shard: Path) -> pa.Schema:
-    if not shard.is_file():
-        raise CacheError(f"{shard}: listed as done in the manifest but missing; run "
+    if not storage.is_file(shard):
+        raise CacheError(f"{storage.url(shard)}: listed as done in the manifest but missing; run "
                          f"`physllm cache verify` and re-run precompute")
     try:
-        schema = pq.read_schema(shard)
+        with storage.open_input(shard) as f:
+            schema = pq.read_schema(f)
     except (pa.ArrowInvalid, OSError) as error:
-        raise CacheError(f"{shard}: unreadable Parquet ({error}); run `physllm cache verify`") from None
+        raise CacheError(f"{storage.url(shard)}: unreadable Parquet ({error}); run `physllm cache verify`") from None
     version = decode_file_metadata(schema.metadata).get("schema_version")
     if version != SCHEMA_VERSION:
         raise CacheError(f"{shard}: shard schema version {version}, this physllm reads version "

