@@ -71,7 +71,7 @@ def test_a_three_node_cluster_writes_the_local_shards(ray_cluster, local_referen
         env = driver_env(RAY_ADDRESS=ray_cluster.address)
     run = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
     assert run.returncode == 0, run.stdout + run.stderr
-    assert "4 videos done (8 clips), 0 failed" in run.stdout
+    assert "4 videos done (12 clips), 0 failed" in run.stdout
     workers = 3 * ray_cluster.cpus_per_node  # round(0.75 × CPUs) per node
     assert f"precompute on 3 Ray nodes: {workers} CueWorker(s)" in " ".join(run.stderr.split())
     assert_same_shards(tmp_path / "synthetic" / local_reference.key, local_reference.path)
@@ -117,7 +117,7 @@ def test_a_worker_and_a_decoder_killed_mid_job_are_retried(ray_cluster, local_re
             driver.kill()
     assert sorted(killed) == ["ray::CueWorker.cues", "ray::decode_video"], "the job ended before both kills"
     assert driver.returncode == 0, stdout + stderr
-    assert "4 videos done (8 clips), 0 failed" in stdout
+    assert "4 videos done (12 clips), 0 failed" in stdout
     assert "computing it again (attempt 2 of 3)" in " ".join(stderr.split())  # the decoder's video
     assert_same_shards(tmp_path / "synthetic" / local_reference.key, local_reference.path)
 
@@ -149,7 +149,7 @@ def test_a_node_that_leaves_mid_job_loses_no_video(ray_cluster, local_reference,
         ray_cluster.add_node(num_cpus=2, object_store_memory=96 * 1024**2)
     assert removed, "the job ended before the node left"
     assert driver.returncode == 0, stdout + stderr
-    assert "4 videos done (8 clips), 0 failed" in stdout
+    assert "4 videos done (12 clips), 0 failed" in stdout
     assert "CueWorker was lost" in " ".join(stderr.split())
     assert_same_shards(tmp_path / "synthetic" / local_reference.key, local_reference.path)
 
