@@ -13,7 +13,9 @@ def init_ray(address: str | None = None, num_cpus: int | None = None,
     A local instance caps its object store (Ray's default takes 30% of RAM; the job keeps a few
     parts of ~16 MB in flight) and turns off token auth and the workers' logs to the driver:
     physllm shows its own progress and warnings. RAY_BACKEND_LOG_LEVEL is left alone: Ray's
-    core announces any level it is given with a line on the terminal.
+    core announces any level it is given with a line on the terminal. The local instance is
+    asked for by name (`address="local"`): without it, `ray.init()` joins any cluster a
+    `ray start` left running on the machine, and then refuses the local settings with a traceback.
     """
     os.environ.setdefault("RAY_AUTH_MODE", "disabled")
     import ray
@@ -24,5 +26,5 @@ def init_ray(address: str | None = None, num_cpus: int | None = None,
     if address:
         ray.init(address=address, log_to_driver=False, logging_level=logging.ERROR)
     else:
-        ray.init(num_cpus=num_cpus, object_store_memory=object_store_memory,
+        ray.init(address="local", num_cpus=num_cpus, object_store_memory=object_store_memory,
                  log_to_driver=False, logging_level=logging.ERROR, include_dashboard=False)
