@@ -32,7 +32,7 @@ CASES = {
     "root missing": lambda root, bad: ({"--root": bad.missing}, [bad.missing]),
     "root empty": lambda root, bad: ({"--root": bad.empty_folder}, [bad.empty_folder]),
     "root is a file": lambda root, bad: ({"--root": bad.random_bytes}, [bad.random_bytes]),
-    "dataset unknown": lambda root, bad: ({"--dataset": "ubfc-phys"}, ["ubfc-phys", "ubfc-rppg"]),
+    "dataset unknown": lambda root, bad: ({"--dataset": "ubfc-fizz"}, ["ubfc-fizz", "ubfc-rppg"]),
     "ground truth missing": lambda root, bad: (
         {}, [(subject(root) / "ground_truth.txt").unlink() or subject(root)]),
     "ground truth random bytes": lambda root, bad: (
