@@ -147,8 +147,6 @@ class PhysNetEstimator:
     def __init__(self, backbone: Path, device: str = "auto", clip_config: ClipConfig = ClipConfig()):
         from physllm.pipeline.backbone import BackboneRunner
 
-        if not Path(backbone).is_file():
-            raise PhysllmError(f"{backbone}: backbone checkpoint not found (expected a PhysNet .pth)")
         self.runner = BackboneRunner(backbone, device=None if device == "auto" else device)
         self.clip_config = clip_config
 

@@ -42,15 +42,6 @@ def skin_fraction(rgb: np.ndarray) -> float:
     return float(skin_mask(rgb).mean())
 
 
-def skin_mean(region: np.ndarray) -> np.ndarray:
-    """float32 (3,): mean RGB of the region's skin pixels (all pixels where the rule fails)."""
-    pixels = region.reshape(-1, 3)
-    mask = skin_mask(region).reshape(-1)
-    if mask.mean() >= MIN_SKIN_SHARE:
-        pixels = pixels[mask]
-    return pixels.mean(axis=0, dtype=np.float64).astype(np.float32)
-
-
 def clip_skin_means(patches: np.ndarray) -> np.ndarray:
     """float32 (T, 3): each frame's mean RGB over one skin mask, drawn on the clip's mean patch.
 

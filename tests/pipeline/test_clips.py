@@ -8,7 +8,7 @@ from physllm.errors import DatasetError, VideoError
 from physllm.pipeline.clips import ClipConfig, clip_starts, expected_clips, iter_clips, record_clips
 from physllm.pipeline.face import crop, inner_face
 from physllm.pipeline.resample import with_times
-from physllm.pipeline.roi import skin_mean
+from physllm.pipeline.roi import clip_skin_means
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +42,7 @@ def test_the_classic_methods_read_the_inner_face_not_the_crop(record):
     clip = next(record_clips(record, ClipConfig(face=ClipConfig().face)))
     x, y, w, h = clip.boxes[0]
     face = (x + w / 6, y + h / 6, w / 1.5, h / 1.5)  # the 1.5x crop box back to the face box
-    expected = skin_mean(crop(frame, inner_face(tuple(round(v) for v in face), frame.shape[:2])))
+    expected = clip_skin_means(crop(frame, inner_face(tuple(round(v) for v in face), frame.shape[:2]))[None])[0]
     np.testing.assert_allclose(clip.rgb_mean[0], expected, atol=2.0)
     assert np.abs(clip.rgb_mean[0] - clip.frames[0].reshape(-1, 3).mean(0)).max() > 2.0
 
