@@ -184,7 +184,7 @@ class PhysLLMEstimator:
 
         from physllm.pipeline.job import cue_rows
         from physllm.shards.schema import feature_column
-        from physllm.train.data import cue_texts
+        from physllm.train.data import chrominance_wave, cue_texts
 
         rows = cue_rows(clips, self.runner, self.describer, fps)
         texts = [cue_texts(self.dataset_description, r["description"], r["stats_text"]) for r in rows]
@@ -194,7 +194,8 @@ class PhysLLMEstimator:
         with torch.inference_mode():
             wave = self.model(stack("backbone_wave"),  # (B, T)
                               [stack(feature_column(s + 1)) for s in scales],  # 4 × (B, 64, T_s)
-                              self.model.tokenize_cues(cues))
+                              self.model.tokenize_cues(cues),
+                              torch.from_numpy(np.stack([chrominance_wave(r["rgb_mean"], fps) for r in rows])).to(self.device))
         return list(wave.float().cpu().numpy())
 
     def video_wave(self, joined: np.ndarray, face: np.ndarray, fps: float) -> np.ndarray:

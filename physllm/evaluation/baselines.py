@@ -76,12 +76,13 @@ def chrom(rgb: np.ndarray, fps: float) -> np.ndarray:
 
 
 def pos(rgb: np.ndarray, fps: float) -> np.ndarray:
-    """POS (Wang et al. 2017, Algorithm 1), then the toolbox's detrend and 0.75–3 Hz band-pass."""
+    """POS (Wang et al. 2017, Algorithm 1), then the toolbox's detrend and 0.75–3 Hz band-pass.
+    A signal shorter than the 1.6-s window is one window (Algorithm 1 with l = n)."""
     rgb = _check_rgb(rgb)
     n = rgb.shape[0]
-    win = math.ceil(WINDOW_SECONDS * fps)
-    if n < win:
-        raise ValueError(f"POS needs at least {win} frames ({WINDOW_SECONDS} s), got {n}")
+    if n < 2:
+        raise ValueError(f"POS needs at least 2 frames, got {n}")
+    win = min(math.ceil(WINDOW_SECONDS * fps), n)
     windows = sliding_window_view(rgb, win, axis=0)  # (W, 3, win), W = n − win + 1
     norm = windows / (windows.mean(axis=2, keepdims=True) + EPS)
     s = np.einsum("pc,wct->wpt", POS_PROJECTION, norm)  # (W, 2, win)

@@ -15,7 +15,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from physllm.errors import CheckpointError, PhysllmError
-from physllm.model.physllm import ADAPTER_MODULES, PhysLLM, PhysLLMConfig, build_physllm
+from physllm.model.physllm import PhysLLM, PhysLLMConfig, build_physllm
 
 CONFIG_FILE = "config.json"
 ADAPTERS_FILE = "adapters.safetensors"
@@ -26,8 +26,8 @@ def adapter_state(model: PhysLLM) -> dict[str, torch.Tensor]:
     """The non-LoRA trainable weights, keyed `<module>.<param>`."""
     return {
         f"{name}.{key}": t.detach().contiguous().cpu()
-        for name in ADAPTER_MODULES
-        for key, t in getattr(model, name).state_dict().items()
+        for name, module in model.adapters().items()
+        for key, t in module.state_dict().items()
     }
 
 
@@ -53,6 +53,7 @@ def read_config(directory: Path) -> PhysLLMConfig:
         config.setdefault("head", "flatten")
         config.setdefault("bypass", False)
         config.setdefault("va", {}).setdefault("base", "deepest")
+        config.setdefault("chrominance", False)
         return PhysLLMConfig.from_dict(config)
     except (ValueError, PhysllmError) as err:  # ValueError: not JSON, or not UTF-8 text
         raise CheckpointError(f"{path} is not a PhysLLM config: {err}") from None
@@ -74,9 +75,9 @@ def load_adapters(model: PhysLLM, path: Path) -> None:
             f"{path}: {len(wrong)} tensors have other shapes than the config builds, "
             f"e.g. {k} {tuple(state[k].shape)} vs {tuple(expected[k].shape)}"
         )
-    for name in ADAPTER_MODULES:
+    for name, module in model.adapters().items():
         prefix = f"{name}."
-        getattr(model, name).load_state_dict({k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)})
+        module.load_state_dict({k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)})
 
 
 def load_lora(model: PhysLLM, directory: Path) -> None:

@@ -1,11 +1,11 @@
 """PhysLLM assembled (paper Fig. 2, Sec. 3): frozen PhysNet cues → tokens → LLM + LoRA → waveform.
 
-    wave ─ instance norm ─ DDS ─ patches ─┐
-    features ─ VA ────────────────────────┴─ TPG (one shared instance) ─┐
-    cue texts ─ APL ────────────────────────────────────────────────────┤
+    wave ─ instance norm ─ DDS ─ patches ─┬─ (+ chrominance patches) ─┐
+    features ─ VA ────────────────────────┴───────────────────────────┴─ TPG (one shared instance) ─┐
+    cue texts ─ APL ───────────────────────────────────────────────────────────────────────────────┤
          inputs_embeds = [cue tokens; vision tokens; signal tokens] ─ LLM + LoRA
          vision- and signal-token hidden states [; the same tokens' LLM inputs]
-             ─ head (+ the normalised wave) ─ undo norm ─ (B, T)
+             ─ head (+ the normalised wave [+ the chrominance wave]) ─ undo norm ─ (B, T)
 
 The instance norm is Time-LLM's (`Normalize`), the patching its `PatchEmbedding` with a linear
 projection. The head is ours by default (`TokenHead`, one linear map per token position);
@@ -18,6 +18,16 @@ with the released UBFC-rPPG PhysNet on 80 synthetic videos (README, "Accuracy"):
 read-out of the pulse from the vision and signal tokens reaches validation MSE 0.75 before the
 LLM and 0.99 after it; trained without the path, the model blew its tokens up to 25–30 times
 the norm of a word embedding, which pushes them through the LLM's residual stream unchanged.
+
+`chrominance` (ours, on by default) gives the model a second pulse signal that does not come
+from PhysNet: POS's wave of the clip's mean skin colour (Wang et al. 2017; train/data.py
+`chrominance_wave`), patch-embedded and added to the signal tokens, and added to the head's
+output with a learned gain that starts at 0 (so training still starts from PhysNet's answer).
+Why: the released PhysNet carries its training set's camera and faces; on video unlike them the
+classic chrominance methods are often the better reader (README, "Accuracy": POS and CHROM beat
+PhysNet on most cross-domain protocols), and the model can only fall back to a signal it is given.
+False = the paper's inputs; checkpoints saved before this option load with it off
+(model/checkpoint.py).
 
 `gate_margin` (ours) is the fallback to the backbone: at inference a clip keeps PhysLLM's wave
 only where its heart-rate band is more peaked than the frozen PhysNet's own wave by at least the
@@ -41,7 +51,7 @@ from physllm.model.llm import default_lora_targets, load_llm
 from physllm.model.tpg import TPG, TPGConfig
 from physllm.model.va import VA, VAConfig
 
-ADAPTER_MODULES = ("dds", "patch_embedding", "va", "tpg", "apl", "head")
+ADAPTER_MODULES = ("dds", "patch_embedding", "chroma_embedding", "va", "tpg", "apl", "head")
 
 
 @dataclass
@@ -61,6 +71,7 @@ class PhysLLMConfig:
     head: str = "token"  # ours (TokenHead); "flatten" = Time-LLM's and the paper's FlattenHead
     bypass: bool = True  # ours: the token head also reads the LLM's input tokens; False = paper
     dropout: float = 0.1  # patch embedding and head dropout, Time-LLM's `dropout`
+    chrominance: bool = True  # ours: POS's chrominance wave as a second signal; False = the paper's inputs
     gate_margin: float | None = None  # ours: fall back to PhysNet's wave unless PhysLLM's is this much surer; None = never
     fps: float = 30.0  # the clips' frame rate, for the gate's band (the toolbox's 30 fps chunks)
     dds: DDSConfig = field(default_factory=DDSConfig)
@@ -121,28 +132,31 @@ class ResidualHead(nn.Module):
     PhysNet's own accuracy (see the README's results).
     """
 
-    def __init__(self, linear: nn.Linear, dropout: float):
+    def __init__(self, linear: nn.Linear, dropout: float, chrominance: bool):
         super().__init__()
         self.linear = linear
         nn.init.zeros_(self.linear.weight)
         nn.init.zeros_(self.linear.bias)
         self.skip_gain = nn.Parameter(torch.ones(()))
+        # the chrominance wave's share, learnt from 0
+        self.chroma_gain = nn.Parameter(torch.zeros(())) if chrominance else None
         self.dropout = nn.Dropout(dropout)
 
     def correction(self, vision: torch.Tensor, signal: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
 
-    def forward(self, states: torch.Tensor, skip: torch.Tensor) -> torch.Tensor:
+    def forward(self, states: torch.Tensor, skip: torch.Tensor, chroma: torch.Tensor | None = None) -> torch.Tensor:
         vision, signal = states.chunk(2, dim=1)  # (B, N, d), or (B, N, 2d) with the bypass, each
-        return self.correction(vision, signal) + self.skip_gain * skip  # (B, T)
+        out = self.correction(vision, signal) + self.skip_gain * skip  # (B, T)
+        return out if self.chroma_gain is None else out + self.chroma_gain * chroma
 
 
 class FlattenHead(ResidualHead):
     """Time-LLM's and the paper's head: the signal tokens' first `channels` channels, flattened,
     one linear map to T frames (N·channels·T weights: 524k for T = 128, N = 32)."""
 
-    def __init__(self, channels: int, num_tokens: int, out_len: int, dropout: float):
-        super().__init__(nn.Linear(channels * num_tokens, out_len), dropout)
+    def __init__(self, channels: int, num_tokens: int, out_len: int, dropout: float, chrominance: bool):
+        super().__init__(nn.Linear(channels * num_tokens, out_len), dropout, chrominance)
         self.channels = channels
 
     def correction(self, vision: torch.Tensor, signal: torch.Tensor) -> torch.Tensor:
@@ -160,10 +174,10 @@ class TokenHead(ResidualHead):
     head is that probe, trained end to end.
     """
 
-    def __init__(self, width: int, num_tokens: int, stride: int, out_len: int, dropout: float):
+    def __init__(self, width: int, num_tokens: int, stride: int, out_len: int, dropout: float, chrominance: bool):
         if num_tokens * stride < out_len:
             raise ValueError(f"{num_tokens} tokens × stride {stride} cover fewer than {out_len} frames")
-        super().__init__(nn.Linear(2 * width, stride), dropout)
+        super().__init__(nn.Linear(2 * width, stride), dropout, chrominance)
         self.out_len = out_len
 
     def correction(self, vision: torch.Tensor, signal: torch.Tensor) -> torch.Tensor:
@@ -174,12 +188,13 @@ class TokenHead(ResidualHead):
 def build_head(cfg: "PhysLLMConfig", width: int) -> ResidualHead:
     if cfg.head == "token":
         states_width = 2 * width if cfg.bypass else width
-        return TokenHead(states_width, cfg.num_tokens, cfg.stride, cfg.clip_frames, cfg.dropout)
+        return TokenHead(states_width, cfg.num_tokens, cfg.stride, cfg.clip_frames, cfg.dropout, cfg.chrominance)
     if cfg.head == "flatten":
         if cfg.bypass:
             raise PhysllmError("the flatten head (the paper's) reads the LLM's hidden states only: "
                                "set bypass: false with head: flatten")
-        return FlattenHead(min(cfg.head_channels, width), cfg.num_tokens, cfg.clip_frames, cfg.dropout)
+        return FlattenHead(min(cfg.head_channels, width), cfg.num_tokens, cfg.clip_frames, cfg.dropout,
+                           cfg.chrominance)
     raise PhysllmError(f"unknown head {cfg.head!r}: expected 'token' or 'flatten'")
 
 
@@ -240,10 +255,16 @@ class PhysLLM(nn.Module):
 
         self.dds = DDS(cfg.dds)
         self.patch_embedding = PatchEmbedding(cfg.patch_len, cfg.stride, width, cfg.dropout)
+        self.chroma_embedding = (PatchEmbedding(cfg.patch_len, cfg.stride, width, cfg.dropout)
+                                 if cfg.chrominance else None)
         self.va = VA(cfg.va, cfg.feature_channels, len(cfg.feature_strides), width)
         self.tpg = TPG(cfg.tpg, width, width, vocab)
         self.apl = APL(cfg.apl, width)
         self.head = build_head(cfg, width)
+
+    def adapters(self) -> dict[str, nn.Module]:
+        """The trainable modules besides LoRA, by name (the chrominance embedding where configured)."""
+        return {name: getattr(self, name) for name in ADAPTER_MODULES if getattr(self, name) is not None}
 
     @property
     def word_embeddings(self) -> nn.Embedding:
@@ -276,10 +297,13 @@ class PhysLLM(nn.Module):
             out[cue] = {"input_ids": ids, "attention_mask": mask}
         return out
 
-    def check_inputs(self, wave: torch.Tensor, features: list[torch.Tensor]) -> None:
+    def check_inputs(self, wave: torch.Tensor, features: list[torch.Tensor], chroma: torch.Tensor | None) -> None:
         cfg = self.cfg
         if wave.ndim != 2 or wave.shape[1] != cfg.clip_frames:
             raise PhysllmError(f"wave must be (B, {cfg.clip_frames}), got {tuple(wave.shape)}")
+        if cfg.chrominance and (chroma is None or chroma.shape != wave.shape):
+            got = None if chroma is None else tuple(chroma.shape)
+            raise PhysllmError(f"this model reads a chrominance wave {tuple(wave.shape)} beside the backbone's, got {got}")
         if len(features) != len(cfg.feature_strides):
             raise PhysllmError(f"expected {len(cfg.feature_strides)} feature maps, got {len(features)}")
         for f in features:
@@ -291,14 +315,20 @@ class PhysLLM(nn.Module):
         wave: torch.Tensor,
         features: list[torch.Tensor],
         cue_tokens: dict[str, dict[str, torch.Tensor]],
+        chroma: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        """Frozen PhysNet wave (B, T), its feature maps [(B, 64, T_s)], tokenized cues → (B, T)."""
-        self.check_inputs(wave, features)
+        """Frozen PhysNet wave (B, T), its feature maps [(B, 64, T_s)], tokenized cues and, with
+        `chrominance`, the chrominance wave (B, T) → (B, T)."""
+        self.check_inputs(wave, features, chroma)
         words = self.word_embeddings
         mean, std = instance_stats(wave)
         x = (wave - mean) / std  # (B, T)
         z = self.dds(x)  # (B, T)
         signal = self.patch_embedding(z)  # (B, N, d)
+        if self.chroma_embedding is not None:
+            c_mean, c_std = instance_stats(chroma)
+            chroma = (chroma - c_mean) / c_std  # (B, T)
+            signal = signal + self.chroma_embedding(chroma)
         vision = self.va(features, self.cfg.num_tokens)  # (B, N, d)
         # One TPG call for both kinds: each token attends over the prototypes alone, so this
         # equals two calls, and the prototypes (a product with the whole vocabulary) are made once.
@@ -310,15 +340,15 @@ class PhysLLM(nn.Module):
         states = hidden[:, -reprogrammed.shape[1] :]  # (B, 2N, d)
         if self.cfg.bypass:
             states = torch.cat([states, reprogrammed.to(states.dtype)], dim=-1)  # (B, 2N, 2d)
-        out = self.head(states.to(z.dtype), x)  # (B, T)
+        out = self.head(states.to(z.dtype), x, chroma)  # (B, T)
         if self.cfg.gate_margin is not None and not self.training:
             out = gate_to_backbone(out, x, self.cfg.fps, self.cfg.gate_margin)
         return out * std + mean
 
     def trainable_parameter_summary(self) -> dict[str, int]:
         """Parameter counts: each adapter module, LoRA, all trainable, and the frozen LLM."""
-        summary = {name: sum(p.numel() for p in getattr(self, name).parameters()) for name in ADAPTER_MODULES}
-        summary["adapters"] = sum(summary[name] for name in ADAPTER_MODULES)
+        summary = {name: sum(p.numel() for p in module.parameters()) for name, module in self.adapters().items()}
+        summary["adapters"] = sum(summary.values())
         summary["lora"] = sum(p.numel() for n, p in self.llm.named_parameters() if "lora_" in n)
         summary["trainable"] = sum(p.numel() for p in self.parameters() if p.requires_grad)
         summary["frozen"] = sum(p.numel() for p in self.parameters() if not p.requires_grad)

@@ -1,12 +1,12 @@
 """Cue-level augmentation of training clips (ours): the pulse's tempo, the wave's noise, the features' gain.
 
-A cached clip is the frozen PhysNet's wave (T,), its feature maps [(64, T_s)] and the label (T,),
-all over the same T frames. Each augmented clip is
-- time-stretched by s in `stretch` (wave, every feature map and the label alike, linear
+A cached clip is the frozen PhysNet's wave (T,), its feature maps [(64, T_s)], the chrominance
+wave (T,) and the label (T,), all over the same T frames. Each augmented clip is
+- time-stretched by s in `stretch` (both waves, every feature map and the label alike, linear
   interpolation over a random window of T/s frames), so the heart rate a clip shows is not one
   the training set happened to hold: the correction must follow the backbone's frequency rather
   than learn a prior over heart rates (the renderer's range);
-- given white noise on the wave (a fraction of its std), as a weaker camera or backbone gives;
+- given white noise on each wave (a fraction of its std), as a weaker camera or backbone gives;
 - given a gain per feature channel (1 ± `feature_gain`), as another face, light or camera moves
   PhysNet's activations.
 The cue texts stay those of the original clip. Time-LLM and the paper train without augmentation;
@@ -23,7 +23,7 @@ import numpy as np
 
 from physllm import pulse
 
-ClipT = TypeVar("ClipT")  # train.data.Clip: a dataclass with wave, features and target (not imported: data imports this)
+ClipT = TypeVar("ClipT")  # train.data.Clip: a dataclass with wave, chroma, features, target (not imported: data imports this)
 
 
 @dataclass(frozen=True)
@@ -52,10 +52,14 @@ def augment_clip(clip: ClipT, cfg: AugmentConfig, rng: np.random.Generator) -> C
     frames = clip.wave.shape[-1]
     factor = rng.uniform(*cfg.stretch)
     start = rng.uniform(0, frames - frames / factor)
-    wave = stretch_window(clip.wave, start, factor, frames)
-    wave = wave + (cfg.wave_noise * wave.std() * rng.standard_normal(frames)).astype(wave.dtype)
+    wave, chroma = (noisy(stretch_window(w, start, factor, frames), cfg.wave_noise, rng)
+                    for w in (clip.wave, clip.chroma))
     features = [stretch_window(f, start, factor, frames)
                 * rng.uniform(1 - cfg.feature_gain, 1 + cfg.feature_gain, (f.shape[0], 1)).astype(f.dtype)
                 for f in clip.features]
     target = pulse.zscore(stretch_window(clip.target, start, factor, frames)).astype(np.float32)
-    return replace(clip, wave=wave, features=features, target=target)
+    return replace(clip, wave=wave, chroma=chroma, features=features, target=target)
+
+
+def noisy(wave: np.ndarray, fraction: float, rng: np.random.Generator) -> np.ndarray:
+    return wave + (fraction * wave.std() * rng.standard_normal(wave.shape[-1])).astype(wave.dtype)

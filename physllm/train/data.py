@@ -12,8 +12,10 @@ order depends only on (seed, epoch): a resumed run sees the batches an uninterru
 Each clip becomes: backbone wave (T,) as the shard holds it (DiffNormalized domain), the
 PhysNet feature maps [(64, T_s)], the target = per-clip z-score of rPPG-Toolbox's
 DiffNormalized label of the raw PPG (`pulse.diff_normalize_label`, the label the authors train
-on), and three cue texts (PhysLLM Sec. 3.5; Time-LLM's prompt): "task" = the cache's dataset
-description + `TASK_DESCRIPTION`, "vision" = the describer's text, "stats" = the stats text.
+on), the chrominance wave of the clip's skin colour (`chrominance_wave`: POS, as PhysLLM's
+second signal, ours), and three cue texts (PhysLLM Sec. 3.5; Time-LLM's prompt): "task" = the
+cache's dataset description + `TASK_DESCRIPTION`, "vision" = the describer's text, "stats" = the
+stats text.
 A clip with a non-finite number is left out and recorded in `ClipStream.bad_clips`.
 """
 
@@ -27,6 +29,7 @@ import torch
 
 from physllm import pulse
 from physllm.data_catalog.splits import apply_protocol, resolve_protocol
+from physllm.evaluation.baselines import pos
 from physllm.errors import CacheError, PhysllmError
 from physllm.shards.reader import ShardSet
 from physllm.shards.schema import feature_column, to_numpy
@@ -110,6 +113,7 @@ class Clip:
     features: list[np.ndarray]  # 4 × (64, T_s)
     target: np.ndarray  # (T,) z-scored DiffNormalized label
     cues: dict[str, str]
+    chroma: np.ndarray  # (T,) `chrominance_wave` of the clip's skin colour
 
 
 @dataclass
@@ -118,6 +122,7 @@ class Batch:
     features: list[torch.Tensor]  # 4 × (B, 64, T_s)
     target: torch.Tensor  # (B, T)
     cue_tokens: dict  # the model's `tokenize_cues` output: {cue: {input_ids, attention_mask}}
+    chroma: torch.Tensor  # (B, T)
     ids: list[ClipId] = field(default_factory=list)
     fps: torch.Tensor | None = None  # (B,)
 
@@ -128,13 +133,20 @@ class Batch:
         move = lambda x: x.to(device, non_blocking=True)  # noqa: E731
         cues = {cue: {k: move(v) for k, v in enc.items()} for cue, enc in self.cue_tokens.items()}
         return Batch(move(self.wave), [move(f) for f in self.features], move(self.target), cues,
-                     self.ids, self.fps)
+                     move(self.chroma), self.ids, self.fps)
 
 
 def cue_texts(dataset_description: str, description: str, stats_text: str) -> dict[str, str]:
     """A clip's three cue texts, as training saw them (`physllm predict` builds them here too)."""
     return {"task": f"Dataset description: {dataset_description} {TASK_DESCRIPTION}",
             "vision": description, "stats": stats_text}
+
+
+def chrominance_wave(rgb_mean: np.ndarray, fps: float) -> np.ndarray:
+    """A clip's mean skin colour (T, 3) → POS's pulse (evaluation/baselines.py) in the domain of
+    PhysNet's wave: DiffNormalized (first differences), z-scored; (T,) float32. PhysLLM reads it
+    beside the backbone's wave (`PhysLLMConfig.chrominance`); `physllm predict` makes it here too."""
+    return pulse.zscore(pulse.diff_normalize_label(pos(rgb_mean, fps))).astype(np.float32)
 
 
 def make_target(ppg: np.ndarray) -> np.ndarray:
@@ -151,6 +163,7 @@ def collate(clips: Sequence[Clip], tokenize: Tokenize) -> Batch:
                   for s in range(num_scales)],
         target=torch.from_numpy(np.stack([c.target for c in clips])),  # (B, T)
         cue_tokens=tokenize(cues),
+        chroma=torch.from_numpy(np.stack([c.chroma for c in clips])),  # (B, T)
         ids=[c.id for c in clips],
         fps=torch.tensor([c.fps for c in clips]),
     )
@@ -184,7 +197,7 @@ class ClipStream:
         self.augment = augment  # cue-level augmentation of each clip (train/augment.py); None: as cached
         self.num_scales = len(shard_set.feature_shapes)
         self.columns = ["video_id", "dataset", "clip_index", "first_frame", "fps", "ppg",
-                        "backbone_wave", "description", "stats_text",
+                        "backbone_wave", "rgb_mean", "description", "stats_text",
                         *(feature_column(s + 1) for s in range(self.num_scales))]
         self.descriptions = {c.dataset: c.dataset_description for c in shard_set.caches}
         self.bad_clips: dict[ClipId, str] = {}  # clip → the columns that held nan/inf
@@ -237,8 +250,8 @@ class ClipStream:
                          int(cols["first_frame"][i]))
         wave = cols["backbone_wave"][i].copy()
         features = [cols[feature_column(s + 1)][i].copy() for s in range(self.num_scales)]
-        ppg = cols["ppg"][i]
-        bad = [name for name, x in (("backbone_wave", wave), ("ppg", ppg),
+        ppg, rgb = cols["ppg"][i], cols["rgb_mean"][i]
+        bad = [name for name, x in (("backbone_wave", wave), ("ppg", ppg), ("rgb_mean", rgb),
                                     *((feature_column(s + 1), f) for s, f in enumerate(features)))
                if not np.isfinite(x).all()]
         if bad:
@@ -246,7 +259,8 @@ class ClipStream:
             return None
         cues = cue_texts(self.descriptions[str(cols["dataset"][i])], str(cols["description"][i]),
                          str(cols["stats_text"][i]))
-        return Clip(clip_id, float(cols["fps"][i]), wave, features, make_target(ppg), cues)
+        fps = float(cols["fps"][i])
+        return Clip(clip_id, fps, wave, features, make_target(ppg), cues, chrominance_wave(rgb, fps))
 
     def _shuffled(self, clips: Iterator[Clip], epoch: int) -> Iterator[Clip]:
         """A shuffle buffer: fill it, then emit a random element for every one that comes in."""

@@ -75,7 +75,7 @@ def predict_videos(model: PhysLLM, stream: ClipStream, device: torch.device,
         for batch in stream.batches():
             batch = batch.to(device)
             with autocast_for(device):
-                pred = model(batch.wave, batch.features, batch.cue_tokens)  # (B, T)
+                pred = model(batch.wave, batch.features, batch.cue_tokens, batch.chroma)  # (B, T)
             pred = pred.float()
             standardised = zscore(pred, EPS)  # the loss compares z-scores (train.loss)
             out.loss_sum += F.mse_loss(standardised, batch.target, reduction="none").mean(-1).sum().item()

@@ -70,7 +70,7 @@ class TrainConfig:
     grad_clip: float = 1.0  # litgpt/torchtune default max norm
     spectral_weight: float = 0.0  # λ of the band-spectrum term (train/loss.py, ours); 0 = the authors' MSE alone
     backbone_weight: float = 0.0  # weight of the pull towards the frozen PhysNet's wave (train/loss.py, ours)
-    augment: bool = False  # cue-level augmentation of training clips (train/augment.py, ours)
+    augment: bool = True  # cue-level augmentation of training clips (train/augment.py, ours; README "Accuracy")
     gate: bool = True  # calibrate the fallback to PhysNet's wave on the validation split (train/gate.py, ours)
     shuffle_buffer: int = 256  # clips held for shuffling: bounds the reader's memory
     seed: int = 0  # data order, initialisation and dropout
@@ -311,7 +311,7 @@ class TrainRecipe:
         (the step still counts, so the schedule and the data order stay those of the run)."""
         batch = batch.to(self.device)
         with autocast_for(self.device):
-            pred = self.forward_model(batch.wave, batch.features, batch.cue_tokens)  # (B, T)
+            pred = self.forward_model(batch.wave, batch.features, batch.cue_tokens, batch.chroma)  # (B, T)
         loss = pulse_loss(pred, batch.target, batch.fps.to(self.device), self.cfg.spectral_weight)
         if self.cfg.backbone_weight:
             loss = loss + self.cfg.backbone_weight * backbone_loss(pred, batch.wave)

@@ -95,4 +95,9 @@ def test_baselines_reject_bad_input():
     with pytest.raises(ValueError, match=r"\(T, 3\)"):
         BASELINES["green"](np.zeros((10, 4)), FPS)
     with pytest.raises(ValueError, match="at least"):
-        pos(np.ones((20, 3)), FPS)
+        pos(np.ones((1, 3)), FPS)
+
+
+def test_pos_reads_a_signal_shorter_than_its_window_as_one_window():
+    rgb = face_trace(90.0, seconds=1.3)  # 39 frames < the 48 of 1.6 s
+    assert len(rgb) < 48 and pos(rgb, FPS).shape == (len(rgb),) and np.isfinite(pos(rgb, FPS)).all()

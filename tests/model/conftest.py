@@ -25,13 +25,14 @@ def tiny_model(llm_dir):
 
 
 def make_inputs(model, batch: int = 2, seed: int = 0):
-    """(wave, features, cue tokens) of the shapes the model's config expects."""
+    """(wave, features, cue tokens, chrominance wave) of the shapes the model's config expects."""
     g = torch.Generator().manual_seed(seed)
     cfg = model.cfg
     wave = torch.randn(batch, cfg.clip_frames, generator=g)
     features = [torch.randn(batch, cfg.feature_channels, n, generator=g) for n in cfg.feature_lengths]
     cues = model.tokenize_cues({k: v[:batch] for k, v in CUES.items()})
-    return wave, features, cues
+    chroma = torch.randn(batch, cfg.clip_frames, generator=g)
+    return wave, features, cues, chroma
 
 
 def perturb_zero_inits(model) -> None:

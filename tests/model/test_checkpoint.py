@@ -56,19 +56,20 @@ def test_a_lora_of_another_rank_is_refused(trained, tmp_path):
         load_trainable(tmp_path)
 
 
-def test_a_checkpoint_from_before_the_head_bypass_and_va_base_settings_loads_as_it_was_trained(
+def test_a_checkpoint_from_before_the_head_bypass_va_base_and_chrominance_settings_loads_as_it_was_trained(
         llm_dir, tmp_path):
     cfg = tiny_physllm_config(llm_dir)
-    cfg.head, cfg.bypass, cfg.va.base = "flatten", False, "deepest"  # the model of those days
+    cfg.head, cfg.bypass, cfg.va.base, cfg.chrominance = "flatten", False, "deepest", False  # the model of those days
     torch.manual_seed(0)
     old = build_physllm(cfg).eval()
     perturb_zero_inits(old)
     save_trainable(old, tmp_path)
     saved = json.loads((tmp_path / "config.json").read_text())
-    del saved["head"], saved["bypass"], saved["va"]["base"]  # what such a checkpoint's config.json holds
+    del saved["head"], saved["bypass"], saved["va"]["base"], saved["chrominance"]  # what such a config.json holds
     (tmp_path / "config.json").write_text(json.dumps(saved))
     loaded = load_trainable(tmp_path).eval()
-    assert (loaded.cfg.head, loaded.cfg.bypass, loaded.cfg.va.base) == ("flatten", False, "deepest")
+    assert (loaded.cfg.head, loaded.cfg.bypass, loaded.cfg.va.base, loaded.cfg.chrominance) == \
+        ("flatten", False, "deepest", False)
     inputs = make_inputs(old)
     torch.testing.assert_close(loaded(*inputs), old(*inputs), rtol=0, atol=0)
 

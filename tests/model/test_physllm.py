@@ -10,9 +10,9 @@ from tests.model.conftest import make_inputs, perturb_zero_inits
 
 
 def test_forward_shape_and_token_count(tiny_model):
-    wave, features, cues = make_inputs(tiny_model)
+    wave, features, cues, chroma = make_inputs(tiny_model)
     assert tiny_model.cfg.num_tokens == tiny_model.cfg.clip_frames // 4
-    out = tiny_model(wave, features, cues)
+    out = tiny_model(wave, features, cues, chroma)
     assert out.shape == wave.shape and torch.isfinite(out).all()
 
 
@@ -28,29 +28,29 @@ def test_missing_cue_type_is_refused(tiny_model):
 
 
 def test_wrong_clip_length_is_refused(tiny_model):
-    wave, features, cues = make_inputs(tiny_model)
+    wave, features, cues, chroma = make_inputs(tiny_model)
     with pytest.raises(PhysllmError, match="wave must be"):
-        tiny_model(wave[:, :-4], features, cues)
+        tiny_model(wave[:, :-4], features, cues, chroma)
 
 
 def test_instance_norm_is_undone(tiny_model):
     """Scaling and shifting the input waveform scales and shifts the output the same way."""
-    wave, features, cues = make_inputs(tiny_model)
-    out = tiny_model(wave, features, cues)
-    torch.testing.assert_close(tiny_model(4 * wave + 7, features, cues), 4 * out + 7, atol=1e-3, rtol=1e-4)
+    wave, features, cues, chroma = make_inputs(tiny_model)
+    out = tiny_model(wave, features, cues, chroma)
+    torch.testing.assert_close(tiny_model(4 * wave + 7, features, cues, chroma), 4 * out + 7, atol=1e-3, rtol=1e-4)
 
 
 def test_an_untrained_physllm_returns_the_backbone_wave(tiny_model):
     """The head starts at zero on top of the residual path: training starts from PhysNet's answer."""
     tiny_model.eval()
-    wave, features, cues = make_inputs(tiny_model)
-    torch.testing.assert_close(tiny_model(wave, features, cues), wave, atol=1e-4, rtol=1e-4)
+    wave, features, cues, chroma = make_inputs(tiny_model)
+    torch.testing.assert_close(tiny_model(wave, features, cues, chroma), wave, atol=1e-4, rtol=1e-4)
 
 
 def test_token_head_writes_each_token_into_its_own_frames():
     """Token i's states (vision i and signal i) change frames i·stride … (i+1)·stride − 1 only."""
     torch.manual_seed(0)
-    head = TokenHead(width=6, num_tokens=8, stride=4, out_len=32, dropout=0.0)
+    head = TokenHead(width=6, num_tokens=8, stride=4, out_len=32, dropout=0.0, chrominance=False)
     torch.nn.init.normal_(head.linear.weight)
     states, skip = torch.randn(1, 16, 6), torch.randn(1, 32)  # [vision 0..7; signal 0..7]
     base = head(states, skip)
@@ -64,7 +64,7 @@ def test_token_head_writes_each_token_into_its_own_frames():
 
 def test_token_head_needs_tokens_covering_the_clip():
     with pytest.raises(ValueError, match="cover fewer"):
-        TokenHead(width=6, num_tokens=7, stride=4, out_len=32, dropout=0.0)
+        TokenHead(width=6, num_tokens=7, stride=4, out_len=32, dropout=0.0, chrominance=False)
 
 
 def test_the_papers_flatten_head_is_an_option(llm_dir):
@@ -72,10 +72,10 @@ def test_the_papers_flatten_head_is_an_option(llm_dir):
     cfg.head, cfg.bypass = "flatten", False
     model = build_physllm(cfg).eval()
     assert isinstance(model.head, FlattenHead)
-    wave, features, cues = make_inputs(model)
-    torch.testing.assert_close(model(wave, features, cues), wave, atol=1e-4, rtol=1e-4)
+    wave, features, cues, chroma = make_inputs(model)
+    torch.testing.assert_close(model(wave, features, cues, chroma), wave, atol=1e-4, rtol=1e-4)
     perturb_zero_inits(model)
-    assert model(wave, features, cues).shape == wave.shape
+    assert model(wave, features, cues, chroma).shape == wave.shape
 
 
 def test_the_flatten_head_with_the_bypass_is_refused(llm_dir):
@@ -155,9 +155,9 @@ def test_offline_minilm_builds_and_runs():
     torch.manual_seed(0)
     model = build_physllm(PhysLLMConfig(clip_frames=32)).eval()
     assert model.word_embeddings.weight.shape == (30522, 384)
-    wave, features, cues = make_inputs(model, batch=1)
+    wave, features, cues, chroma = make_inputs(model, batch=1)
     with torch.no_grad():
-        out = model(wave, features, cues)
+        out = model(wave, features, cues, chroma)
     assert out.shape == (1, 32) and torch.isfinite(out).all()
 
 
@@ -198,9 +198,32 @@ def test_gate_keeps_the_surer_wave_clip_by_clip():
 
 def test_a_gate_that_never_trusts_the_correction_returns_the_backbone_at_inference_only(tiny_model):
     perturb_zero_inits(tiny_model)
-    wave, features, cues = make_inputs(tiny_model)
+    wave, features, cues, chroma = make_inputs(tiny_model)
     tiny_model.cfg.gate_margin = 2.0  # no band-confidence difference reaches it
     tiny_model.eval()
-    torch.testing.assert_close(tiny_model(wave, features, cues), wave, atol=1e-4, rtol=1e-4)
+    torch.testing.assert_close(tiny_model(wave, features, cues, chroma), wave, atol=1e-4, rtol=1e-4)
     tiny_model.train()
-    assert not torch.allclose(tiny_model(wave, features, cues), wave, atol=1e-3)
+    assert not torch.allclose(tiny_model(wave, features, cues, chroma), wave, atol=1e-3)
+
+
+def test_the_chrominance_wave_is_read_beside_the_backbone_and_can_be_turned_off(llm_dir):
+    """Untrained, the chrominance input changes nothing (its gain starts at 0, so training starts
+    from PhysNet's answer); with a gain it is added in the wave's scale; off, it is ignored."""
+    torch.manual_seed(0)
+    model = build_physllm(tiny_physllm_config(llm_dir)).eval()
+    wave, features, cues, chroma = make_inputs(model)
+    torch.testing.assert_close(model(wave, features, cues, chroma), wave, atol=1e-4, rtol=1e-4)
+    with pytest.raises(PhysllmError, match="chrominance"):
+        model(wave, features, cues)
+    with torch.no_grad():
+        model.head.chroma_gain.fill_(0.5)
+    mean, std = wave.mean(-1, keepdim=True), wave.std(-1, unbiased=False, keepdim=True)
+    c = (chroma - chroma.mean(-1, keepdim=True)) / chroma.std(-1, unbiased=False, keepdim=True)
+    torch.testing.assert_close(model(wave, features, cues, chroma), wave + 0.5 * c * std, atol=1e-3, rtol=1e-3)
+
+    cfg = tiny_physllm_config(llm_dir)
+    cfg.chrominance = False
+    paper = build_physllm(cfg).eval()
+    assert paper.chroma_embedding is None and paper.head.chroma_gain is None
+    assert "chroma_embedding" not in paper.trainable_parameter_summary()
+    torch.testing.assert_close(paper(wave, features, cues), paper(wave, features, cues, 100 * chroma))

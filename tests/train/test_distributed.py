@@ -36,6 +36,12 @@ def mismatched(got: dict, want: dict) -> int:
     return sum(int((~np.isclose(got[k], want[k], rtol=0, atol=1e-6)).sum()) for k in want)
 
 
+def differing(got: dict, want: dict) -> dict[str, int]:
+    """The weights `mismatched` counts, by tensor name."""
+    counts = {k: int((~np.isclose(got[k], want[k], rtol=0, atol=1e-6)).sum()) for k in want}
+    return {k: n for k, n in counts.items() if n}
+
+
 @pytest.mark.slow  # three Ray Train launches of 2 workers: ~2.5 min on 2 shared cores
 def test_two_workers_average_gradients_and_resume_from_rank_0(ray_local, tiny_bert_dir, tiny_model_overrides,
                                                              tmp_path):
@@ -49,7 +55,9 @@ def test_two_workers_average_gradients_and_resume_from_rank_0(ray_local, tiny_be
     from tests.train.conftest import write_cache
 
     cache = write_cache(tmp_path / "cache", videos=4, clips=4)  # synthetic-intra: 2 train, 1 val, 1 test
-    model = tiny_model_overrides | {"dropout": 0.0, "lora_dropout": 0.0,
+    # chrominance off: this cache's skin colour is its label, so the clean chrominance wave leaves
+    # the head's first gradients near zero, where rounding alone picks the sign of Adam's first step
+    model = tiny_model_overrides | {"dropout": 0.0, "lora_dropout": 0.0, "chrominance": False,
                                     "apl": tiny_model_overrides["apl"] | {"dropout": 0.0}}
     base = TrainConfig(shards=[str(cache)], llm=str(tiny_bert_dir), model=model, epochs=2, lr=1e-3)
     one = {"num_workers": 1, "batch_size": 8}
@@ -64,7 +72,7 @@ def test_two_workers_average_gradients_and_resume_from_rank_0(ray_local, tiny_be
     # the other way; the two workers' averaged step matches the combined batch's.
     half = train(TrainConfig(**(vars(base) | one | {"batch_size": 4, "max_steps": 1, "out": str(tmp_path / "h")})))
     off_ddp, off_half = mismatched(got, want), mismatched(checkpoint_weights(half.last_checkpoint), want)
-    assert off_half >= 50 and off_ddp <= off_half / 20, (off_ddp, off_half)
+    assert off_half >= 50 and off_ddp <= off_half / 20, (off_ddp, off_half, differing(got, want))
 
     resumed = train_distributed(TrainConfig(**(vars(base) | two | {"resume": True, "out": str(tmp_path / "d")})))
     assert (resumed.global_step, resumed.epochs_completed) == (2, 2)

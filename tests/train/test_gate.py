@@ -7,7 +7,7 @@ import torch
 from physllm.model.checkpoint import load_trainable
 from physllm.shards.reader import open_shards
 from physllm.train.data import ClipStream, split_videos
-from physllm.train.gate import ALWAYS, MARGINS, NEVER, calibrate_gate
+from physllm.train.gate import ALWAYS, MARGINS, MIN_GAIN_BPM, NEVER, calibrate_gate, choose_margin
 from physllm.train.run import train
 from physllm.train.trainer import TrainConfig
 
@@ -27,9 +27,7 @@ def test_training_calibrates_the_gate_and_saves_it(tiny_cache, tiny_bert_dir, ti
     stream = ClipStream(shards, splits.val, model.tokenize_cues, 8, shuffle=False)
     calibration = calibrate_gate(model, stream, shards, splits.val, torch.device("cpu"))
     assert set(calibration.mae) == set(MARGINS)
-    # the chosen margin is the lowest MAE, the larger margin on a tie; NEVER is PhysNet's own MAE
-    best = min(calibration.mae.values())
-    assert calibration.margin == max(m for m, v in calibration.mae.items() if v == best)
+    assert calibration.margin == choose_margin(calibration.mae)  # NEVER is PhysNet's own MAE
     assert calibration.mae[NEVER] == epoch["val_mae_physnet"] and ALWAYS in calibration.mae
 
 
@@ -39,3 +37,13 @@ def test_the_ablation_trains_without_a_gate(tiny_cache, tiny_bert_dir, tiny_mode
     result = train(cfg)
     assert "gate_margin" not in result.history[0]
     assert json.loads((result.best_checkpoint / "config.json").read_text())["gate_margin"] is None
+
+
+def test_a_fallback_is_kept_only_where_it_saves_a_clear_margin_on_validation():
+    # the loco-talking case: 0.07 bpm on 5 validation videos is no reason to fall back
+    assert choose_margin({ALWAYS: 0.21, 0.0: 0.18, 0.05: 0.14, NEVER: 34.6}) == ALWAYS
+    # the model hurts the validation videos: PhysNet everywhere
+    assert choose_margin({ALWAYS: 25.0, 0.1: 24.5, NEVER: 20.0}) == NEVER
+    # a partial fallback that clearly helps; on a tie the larger margin (nearer the backbone)
+    assert choose_margin({ALWAYS: 10.0, 0.1: 8.0, 0.2: 8.0, NEVER: 12.0}) == 0.2
+    assert choose_margin({ALWAYS: 10.0, NEVER: 10.0 - MIN_GAIN_BPM}) == NEVER

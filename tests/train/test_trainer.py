@@ -63,7 +63,7 @@ def test_a_few_steps_reduce_the_loss(base_cfg):
     def loss() -> float:
         recipe.model.eval()
         with torch.no_grad():
-            value = pulse_loss(recipe.model(batch.wave, batch.features, batch.cue_tokens), batch.target)
+            value = pulse_loss(recipe.model(batch.wave, batch.features, batch.cue_tokens, batch.chroma), batch.target)
         recipe.model.train()
         return value.item()
 
