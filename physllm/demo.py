@@ -87,7 +87,7 @@ def precompute(cfg: DemoConfig) -> list:
 
     first = PrecomputeConfig(dataset="synthetic", root=cfg.data_dir, cache_root=cfg.cache_root,
                              backbone=cfg.backbone)
-    backbone = resolve_backbone(first)
+    backbone = resolve_backbone(first, first.root)
     summaries = [run_precompute(replace(first, backbone=backbone)),
                  run_precompute(replace(first, dataset="synthetic2", root=cfg.data_dir2, backbone=backbone))]
     for summary in summaries:

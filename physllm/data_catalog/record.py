@@ -43,6 +43,14 @@ class VideoRecord:
     def ppg(self) -> np.ndarray:
         return self.load_ppg()
 
+    def source_paths(self) -> list[Path]:
+        """The files and folders this video reads: its path and every path its loaders are
+        bound to (the ground truth; they are partials, see above). A job that copies a dataset
+        to a node copies these for this video."""
+        bound = [value for loader in (self.open_frames, self.load_ppg)
+                 for value in (*getattr(loader, "args", ()), *getattr(loader, "keywords", {}).values())]
+        return list(dict.fromkeys([Path(self.path), *(value for value in bound if isinstance(value, Path))]))
+
 
 def _raise(error: Exception):
     raise error

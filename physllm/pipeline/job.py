@@ -15,7 +15,9 @@ sends its reason in its last part; the driver records it in the manifest and the
 (rPPG-Toolbox silently lost videos, docs/FACTS.md, "pitfalls"). The driver alone writes shards and the
 manifest: one writer, atomic files (shards/writer.py), so a kill at any instant resumes cleanly.
 `cache_root` may be object storage (`s3://bucket/prefix`, shards/storage.py), written by the
-driver alone; `root` (the videos) must be a path every node sees.
+driver alone. `root` (the videos) is a path every node sees, or a URL the driver copies to its
+disk before scanning (staging.py); a decoder on another node fetches its video's files to the
+same place on its own disk first. The cache is keyed by the URL, not by that copy.
 A done video whose shard no longer matches its manifest entry (missing, or another sha256:
 damaged on disk or in a copy) is computed again, as is one whose source video changed.
 
@@ -35,8 +37,8 @@ packed a whole video's parts into one block, so memory grew with the video's len
 parts by hand (`_PartRouter`) removes all three (bench/precompute.py).
 
 The cache key holds every setting that changes the cues (backbone weights' sha256, describer
-provenance, clip and face settings, the dataset's root); workers, batch sizes and the address do
-not change a cue and are not in it. A run with nothing pending does not start Ray.
+provenance, clip and face settings, the dataset's root or URL); workers, batch sizes, the address
+and the staging folder do not change a cue and are not in it. A run with nothing pending does not start Ray.
 """
 
 from __future__ import annotations
@@ -54,6 +56,7 @@ from physllm.data_catalog import canonical_name, get_dataset, scan
 from physllm.data_catalog.record import VideoRecord
 from physllm.errors import DatasetError, PhysllmError, VideoError
 from physllm.pipeline.clips import Clip, ClipConfig, expected_clips, record_clips
+from physllm.pipeline.staging import RecordFiles, StagedRoot, default_staging_root, stage
 from physllm.progress import console, make_progress
 from physllm.shards import storage
 from physllm.shards.cache import Cache, damaged_videos, file_sha256, open_cache
@@ -69,8 +72,11 @@ def default_cache_root() -> Path:
 @dataclass
 class PrecomputeConfig:
     dataset: str
-    root: Path
+    root: Path  # the dataset's folder, or a URL (s3://bucket/prefix) copied to --staging-root first
     cache_root: Path = field(default_factory=default_cache_root)  # $PHYSLLM_CACHE or ./physllm-cache; or s3://bucket/prefix
+    # Where a URL --root is copied: $PHYSLLM_STAGING or ./physllm-staging, made absolute; decoders
+    # on other nodes copy their videos' files to the same path on their own disks
+    staging_root: Path = field(default_factory=default_staging_root)
     backbone: Path | None = None  # a PhysNet .pth; None trains one on the synthetic data (backbone.py)
     describer: str = "fast"  # "fast" (offline measurements) or "llava" (the paper's)
     describer_model: str | None = None  # LLaVA id or folder; None is the paper's llava-1.5-7b
@@ -113,7 +119,7 @@ def cue_settings(cfg: PrecomputeConfig, backbone: Path, describer_provenance: di
     """Everything that changes a cue: this dict is hashed into the cache key."""
     return {
         "dataset": canonical_name(cfg.dataset),
-        "root": str(Path(cfg.root).resolve()),
+        "root": storage.url(cfg.root) if storage.is_remote(cfg.root) else str(Path(cfg.root).resolve()),
         "backbone": {"name": backbone.name, "sha256": file_sha256(backbone)},
         "describer": describer_provenance,
         "preprocessing": asdict(cfg.clips) | {"input": "DiffNormalized per clip"},
@@ -132,7 +138,8 @@ def check_backbone_file(path: str | Path) -> Path:
     return Path(path)
 
 
-def resolve_backbone(cfg: PrecomputeConfig) -> Path:
+def resolve_backbone(cfg: PrecomputeConfig, local_root: Path) -> Path:
+    """`--backbone`, or the default one trained on the synthetic videos under `local_root`."""
     if cfg.backbone is not None:
         return check_backbone_file(cfg.backbone)
     from physllm.pipeline.backbone import default_backbone
@@ -140,17 +147,21 @@ def resolve_backbone(cfg: PrecomputeConfig) -> Path:
     if storage.is_remote(cfg.cache_root):  # the trained default is a local file PhysNet loads
         raise PhysllmError(f"--cache-root {storage.url(cfg.cache_root)} is object storage: pass "
                            f"--backbone (a PhysNet .pth on a path every node sees)")
-    return default_backbone(cfg.cache_root, cfg.dataset, cfg.root)
+    return default_backbone(cfg.cache_root, cfg.dataset, local_root)
 
 
 # ---------------------------------------------------------------- the Ray stages
 
 
-def decode_video(record: VideoRecord, clip_cfg: ClipConfig, batch_size: int) -> Iterator[dict]:
-    """A streaming task: one video → its parts {video_id, fps, part, last, clips: list[Clip], error}."""
+def decode_video(record: VideoRecord, clip_cfg: ClipConfig, batch_size: int,
+                 files: RecordFiles | None = None) -> Iterator[dict]:
+    """A streaming task: one video → its parts {video_id, fps, part, last, clips: list[Clip], error}.
+    `files`: a staged video's files, fetched first where this node has no copy (staging.py)."""
     head = {"video_id": record.video_id, "fps": clip_cfg.fps or record.fps}
     part, clips = 0, []
     try:
+        if files is not None:
+            files.fetch_missing()
         for clip in record_clips(record, clip_cfg):
             clips.append(clip)
             if len(clips) == batch_size:
@@ -271,10 +282,12 @@ def run_precompute(cfg: PrecomputeConfig) -> CacheSummary:
     from physllm.pipeline.describers import make_describer
 
     started = time.time()
-    records = {r.video_id: r for r in scan(cfg.dataset, cfg.root)}
+    staged = stage(cfg.root, cfg.staging_root) if storage.is_remote(cfg.root) else None
+    local_root = staged.root.local if staged else Path(cfg.root)
+    records = {r.video_id: r for r in scan_root(cfg.dataset, local_root, staged)}
     if not records:
-        raise DatasetError(f"{cfg.root}: no videos of dataset {cfg.dataset!r} found")
-    backbone = resolve_backbone(cfg)
+        raise DatasetError(f"{storage.url(cfg.root)}: no videos of dataset {cfg.dataset!r} found")
+    backbone = resolve_backbone(cfg, local_root)
     provenance = make_describer(cfg.describer, cfg.describer_model).provenance()  # loads no model
     settings = cue_settings(cfg, backbone, provenance)
     cache = open_cache(cfg.cache_root, canonical_name(cfg.dataset), settings)
@@ -282,18 +295,28 @@ def run_precompute(cfg: PrecomputeConfig) -> CacheSummary:
     pending += recompute_damaged(cache, records, pending)
     tally = _Tally()
     if pending:
-        run_config = asdict(cfg) | {"backbone": str(backbone.resolve())}  # the file, not only its hash
+        run_config = asdict(cfg) | {"backbone": str(backbone.resolve()),  # the file, not only its hash
+                                    "root": storage.url(cfg.root), "cache_root": storage.url(cfg.cache_root)}
         file_metadata = {"config": json.loads(json.dumps(run_config, default=str)),
                          "provenance": settings, "dataset_description": get_dataset(cfg.dataset).title}
-        tally = _run_ray_job(cfg, backbone, cache, [records[v] for v in pending], file_metadata)
+        fetch = {vid: staged.record_files(records[vid]) for vid in pending} if staged else {}
+        tally = _run_ray_job(cfg, backbone, cache, [records[v] for v in pending], file_metadata, fetch)
     done, failed = cache.manifest.done(), cache.manifest.failed()
     if not done:
         reasons = "; ".join(f"{vid}: {e['reason']}" for vid, e in list(failed.items())[:5])
-        raise PhysllmError(f"all {len(records)} videos of {cfg.root} failed, no shard written "
+        raise PhysllmError(f"all {len(records)} videos of {storage.url(cfg.root)} failed, no shard written "
                            f"(cache {cache.path}). First reasons: {reasons}")
     return CacheSummary(cache.path, cache.key, len(done), len(failed), sum(e["clips"] for e in done.values()),
                         len(pending), tally.clips, time.time() - started,
                         {vid: e["reason"] for vid, e in failed.items()}, tally.first_seconds, tally.first_clips)
+
+
+def scan_root(dataset: str, local_root: Path, staged: StagedRoot | None) -> list[VideoRecord]:
+    """The dataset's videos; a staged copy's errors name its URL, not the staging folder."""
+    try:
+        return scan(dataset, local_root)
+    except DatasetError as error:
+        raise staged.local_error(error) if staged else error from None
 
 
 class _Tally(NamedTuple):
@@ -321,8 +344,9 @@ def _start_worker(placement, backbone: Path, cfg: PrecomputeConfig):
 
 
 def _run_ray_job(cfg: PrecomputeConfig, backbone: Path, cache: Cache, pending: list[VideoRecord],
-                 file_metadata: dict) -> _Tally:
-    """Stream `pending` through decoders and CueWorkers on Ray; returns what it computed."""
+                 file_metadata: dict, fetch: dict[str, RecordFiles]) -> _Tally:
+    """Stream `pending` through decoders and CueWorkers on Ray; returns what it computed. `fetch`:
+    the files of each staged video, which its decoder fetches where its node has no copy."""
     import ray
 
     from physllm.pipeline.ray_runtime import init_ray
@@ -341,7 +365,7 @@ def _run_ray_job(cfg: PrecomputeConfig, backbone: Path, cache: Cache, pending: l
     # retries a lost decoder itself (max_retries=0 here), as a whole video.
     decoder = ray.remote(decode_video).options(num_cpus=cfg.decode_cpus, num_returns="streaming",
                                                _generator_backpressure_num_objects=2, max_retries=0)
-    router = _PartRouter(workers, decoder, cfg, plan)
+    router = _PartRouter(workers, decoder, cfg, plan, fetch)
     by_id = {r.video_id: r for r in pending}
     total_clips = sum(expected_clips(r.num_frames, r.fps, cfg.clips) for r in pending)
     clips_done, first = 0, _Tally()
@@ -378,10 +402,10 @@ class _PartRouter:
     router says what it waits for every NOTICE_EVERY_S, and stops after `cfg.wait_timeout_s`.
     """
 
-    def __init__(self, workers: list, decoder, cfg: PrecomputeConfig, plan):
+    def __init__(self, workers: list, decoder, cfg: PrecomputeConfig, plan, fetch: dict[str, RecordFiles]):
         import ray
 
-        self.decoder, self.cfg, self.plan = decoder, cfg, plan
+        self.decoder, self.cfg, self.plan, self.fetch = decoder, cfg, plan, fetch
         self.starting = {w.ready.remote(): w for w in workers}  # ready() ref -> worker
         self.num_workers, self.started, self.lost = len(workers), 0, set()
         self.free: list = []  # a started worker appears twice: the part it computes and the next
@@ -405,7 +429,8 @@ class _PartRouter:
         while self.todo or self.decoding or self.running:
             while self.todo and len(self.decoding) <= self.plan.decoder_slots:  # one more waits in Ray's queue
                 video_id = self.todo.pop()
-                generator = self.decoder.remote(self.records[video_id], self.cfg.clips, self.cfg.batch_size)
+                generator = self.decoder.remote(self.records[video_id], self.cfg.clips, self.cfg.batch_size,
+                                                self.fetch.get(video_id))
                 self.decoding[generator] = (video_id, self.attempt[video_id])
             waitables = list(self.starting) + list(self.running) + (list(self.decoding) if self.free else [])
             ready, _ = ray.wait(waitables, num_returns=1, timeout=notice_every)

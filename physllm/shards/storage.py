@@ -17,14 +17,20 @@ credentials where boto does (`AWS_ACCESS_KEY_ID`, `~/.aws`, an instance role).
   see it (https://docs.aws.amazon.com/AmazonS3/latest/userguide/Welcome.html#ConsistencyModel):
   an object is there whole or not at all, and no temp object is ever left behind. The manifest is
   written only after the shard's write has returned, so it stays the commit point.
+
+A dataset root may be a URL too: `list_files` and `download` are what pipeline/staging.py needs
+to copy one to local disk, with the settings a driver hands to the processes on other nodes
+(`settings`).
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import re
+from datetime import datetime
 from pathlib import Path
-from typing import IO
+from typing import IO, NamedTuple
 
 from physllm.errors import CacheError
 
@@ -32,8 +38,9 @@ from physllm.errors import CacheError
 URL = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]+):/+(.*)$")
 
 
-def _remote(path: str | Path):
-    """(fsspec filesystem, path inside it) for a URL, (None, path) for a local path."""
+def _remote(path: str | Path, options: dict | None = None):
+    """(fsspec filesystem, path inside it) for a URL, (None, path) for a local path. `options`
+    are fsspec's settings for the protocol (`settings`), over this process's own."""
     match = URL.match(str(path))
     if not match:
         return None, str(path)
@@ -41,7 +48,7 @@ def _remote(path: str | Path):
     import fsspec
 
     try:
-        fs = fsspec.filesystem(protocol)
+        fs = fsspec.filesystem(protocol, **(options or {}))
     except (ImportError, ValueError) as error:
         raise CacheError(f"cannot open {url(path)} ({error}); for s3:// install the s3 extra: "
                          f"pip install 'physllm[s3]'") from None
@@ -168,3 +175,43 @@ def find_named(path: str | Path, name: str) -> list[Path]:
         return sorted(_as_path(path, fs, found) for found in _guarded(path, fs.find, inner)
                       if found.rsplit("/", 1)[-1] == name)
     return sorted(Path(inner).rglob(name))
+
+
+class StoredFile(NamedTuple):
+    """A file below a URL: its path from there ('/'-separated), its size, and when it was last
+    written (seconds since the epoch; None where the filesystem does not say)."""
+
+    name: str
+    size: int
+    modified: float | None
+
+
+def settings(path: str | Path) -> dict:
+    """fsspec's settings for a URL's protocol in this process (from `FSSPEC_<PROTOCOL>_*`, e.g.
+    the S3 endpoint), so that a process on another node opens the URL the same way."""
+    import fsspec
+
+    return dict(fsspec.config.conf.get(URL.match(str(path)).group(1), {}))
+
+
+def list_files(path: str | Path, options: dict | None = None) -> list[StoredFile]:
+    """Every file below a URL, recursively, sorted by name."""
+    fs, inner = _remote(path, options)
+    found = _guarded(path, functools.partial(fs.find, inner, detail=True))
+    return sorted(StoredFile(name.removeprefix(f"{inner}/"), int(info["size"]), _modified(info))
+                  for name, info in found.items() if name.startswith(f"{inner}/"))
+
+
+def _modified(info: dict) -> float | None:
+    """An entry's last write: s3fs says `LastModified` (a datetime), local and sftp `mtime`."""
+    value = info.get("LastModified", info.get("mtime"))
+    if isinstance(value, datetime):
+        return value.timestamp()
+    return float(value) if isinstance(value, (int, float)) else None
+
+
+def download(path: str | Path, names: list[str], targets: list[Path], options: dict | None = None) -> None:
+    """The files `names` below a URL, to the local `targets`, fetched concurrently (fsspec's
+    `get` runs its batch at once)."""
+    fs, inner = _remote(path, options)
+    _guarded(path, fs.get, [f"{inner}/{name}" for name in names], [str(t) for t in targets])

@@ -14,18 +14,17 @@ import yaml
 from typer.testing import CliRunner
 
 from physllm.cli import app
-from physllm.pipeline.job import PrecomputeConfig, run_precompute
+from physllm.pipeline.job import run_precompute
 from physllm.shards import storage
 from physllm.shards.cache import file_sha256, load_cache
 from tests.fixtures.tiny_models import tiny_physllm_config
 
 
 @pytest.fixture(scope="module")
-def runs(ray_local, synthetic_root, random_physnet, s3_bucket, tmp_path_factory):
+def runs(local_precompute, s3_bucket):
     """The same precompute to a local folder and to s3://<bucket>/cache."""
-    cfg = PrecomputeConfig("synthetic", synthetic_root, cache_root=tmp_path_factory.mktemp("cache"),
-                           backbone=random_physnet, batch_size=4)
-    return run_precompute(cfg), run_precompute(replace(cfg, cache_root=Path(f"{s3_bucket}/cache"))), cfg
+    cfg, local = local_precompute
+    return local, run_precompute(replace(cfg, cache_root=Path(f"{s3_bucket}/cache"))), cfg
 
 
 def tables(cache_path: Path) -> dict[str, "pq.Table"]:
