@@ -59,7 +59,8 @@ def test_two_workers_average_gradients_and_resume_from_rank_0(ray_local, tiny_be
     # the head's first gradients near zero, where rounding alone picks the sign of Adam's first step
     model = tiny_model_overrides | {"dropout": 0.0, "lora_dropout": 0.0, "chrominance": False,
                                     "apl": tiny_model_overrides["apl"] | {"dropout": 0.0}}
-    base = TrainConfig(shards=[str(cache)], llm=str(tiny_bert_dir), model=model, epochs=2, lr=1e-3)
+    # augmentation off: each rank draws its own augmentations, so the batches would differ from one process's
+    base = TrainConfig(shards=[str(cache)], llm=str(tiny_bert_dir), model=model, epochs=2, lr=1e-3, augment=False)
     one = {"num_workers": 1, "batch_size": 8}
     two = {"num_workers": 2, "batch_size": 4}
     single_step1 = train(TrainConfig(**(vars(base) | one | {"max_steps": 1, "out": str(tmp_path / "s1")})))
