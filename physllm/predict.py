@@ -187,6 +187,8 @@ class PhysLLMEstimator:
         from physllm.train.data import chrominance_wave, cue_texts
 
         rows = cue_rows(clips, self.runner, self.describer, fps)
+        for row in rows:  # the chrominance wave as training streams it from the shards' rgb_mean
+            row["chroma"] = chrominance_wave(row["rgb_mean"], fps)
         texts = [cue_texts(self.dataset_description, r["description"], r["stats_text"]) for r in rows]
         cues = {cue: [t[cue] for t in texts] for cue in texts[0]}
         stack = lambda key: torch.from_numpy(np.stack([r[key] for r in rows])).to(self.device)  # noqa: E731
@@ -195,7 +197,7 @@ class PhysLLMEstimator:
             wave = self.model(stack("backbone_wave"),  # (B, T)
                               [stack(feature_column(s + 1)) for s in scales],  # 4 × (B, 64, T_s)
                               self.model.tokenize_cues(cues),
-                              torch.from_numpy(np.stack([chrominance_wave(r["rgb_mean"], fps) for r in rows])).to(self.device))
+                              stack("chroma"))  # (B, T)
         return list(wave.float().cpu().numpy())
 
     def video_wave(self, joined: np.ndarray, face: np.ndarray, fps: float) -> np.ndarray:
