@@ -85,7 +85,7 @@ def evaluate_checkpoint(checkpoint: str | Path, shard_paths: Sequence[str | Path
     stream = ClipStream(shard_set, video_ids, model.tokenize_cues, EVAL_BATCH_SIZE, shuffle=False)
     predictions = predict_videos(model, stream, torch_device, f"evaluating {len(video_ids)} videos")
     report, signals = evaluate_predictions(shard_set, video_ids, predictions, baselines, window_seconds,
-                                           toolbox)
+                                           toolbox, model_cfg.gate_tolerance_bpm)
     print_table(report)  # the result: stdout (progress and logs go to stderr)
     if out is not None:
         write_evaluation_files(report, signals, Path(out))

@@ -130,11 +130,17 @@ class BaselineEstimator:
         return [clip.rgb_mean for clip in clips]  # (T, 3) each
 
     def video_wave(self, joined: np.ndarray, face: np.ndarray, fps: float) -> np.ndarray:
-        # Frames without a face hold whatever the stale box shows (often black): give them the
-        # face frames' mean colour, so they carry no pulse and no division by a zero mean.
-        rgb = joined.astype(np.float64)
+        return BASELINES[self.name](faceless_frames_filled(joined, face), fps)
+
+
+def faceless_frames_filled(rgb: np.ndarray, face: np.ndarray) -> np.ndarray:
+    """(N, 3) mean skin colours with the frames whose clip found no face given the others' mean:
+    those hold whatever the stale box shows (often black), which would carry no pulse and a
+    division by a zero mean into the chrominance methods."""
+    rgb = rgb.astype(np.float64)
+    if np.any(face > 0):
         rgb[face == 0] = rgb[face > 0].mean(axis=0)
-        return BASELINES[self.name](rgb, fps)
+    return rgb
 
 
 class PhysNetEstimator:
@@ -180,11 +186,13 @@ class PhysLLMEstimator:
         self.clip_config = clip_config_of(cache["settings"])
 
     def clip_signals(self, clips: list[Clip], fps: float) -> list[np.ndarray]:
+        """Per clip (T, 5): PhysLLM's wave, the backbone's, the skin's mean RGB (for the gate)."""
         import torch
 
+        from physllm.cues.chrominance import chrominance_wave
         from physllm.pipeline.job import cue_rows
         from physllm.shards.schema import feature_column
-        from physllm.train.data import chrominance_wave, cue_texts
+        from physllm.train.data import cue_texts
 
         rows = cue_rows(clips, self.runner, self.describer, fps)
         for row in rows:  # the chrominance wave as training streams it from the shards' rgb_mean
@@ -198,10 +206,17 @@ class PhysLLMEstimator:
                               [stack(feature_column(s + 1)) for s in scales],  # 4 × (B, 64, T_s)
                               self.model.tokenize_cues(cues),
                               stack("chroma"))  # (B, T)
-        return list(wave.float().cpu().numpy())
+        return [np.column_stack([out, row["backbone_wave"], row["rgb_mean"]])
+                for out, row in zip(wave.float().cpu().numpy(), rows)]
 
     def video_wave(self, joined: np.ndarray, face: np.ndarray, fps: float) -> np.ndarray:
-        return joined
+        """PhysLLM's joined wave through the per-video fallback of its checkpoint (cues.quality)."""
+        from physllm.cues.chrominance import chrominance_wave
+        from physllm.cues.quality import video_gate
+
+        wave, backbone = joined[:, 0], joined[:, 1]
+        chroma = chrominance_wave(faceless_frames_filled(joined[:, 2:], face), fps)
+        return video_gate(wave, backbone, chroma, fps, self.model.cfg.gate_tolerance_bpm)[0]
 
 
 def training_cache(info: dict, checkpoint: Path) -> dict:

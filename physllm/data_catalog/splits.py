@@ -56,6 +56,11 @@ def cross_protocol(sources: Sequence[str], target: str) -> Protocol:
                     test=((target, WHOLE),))
 
 
+def shift_protocol(source: str, target: str) -> Protocol:
+    """All of `source` trains; the first half of `target` validates, its second half tests."""
+    return Protocol(train=((source, WHOLE),), val=((target, (0.0, 0.5)),), test=((target, (0.5, 1.0)),))
+
+
 @dataclass(frozen=True)
 class ConditionProtocol:
     """Leave one condition out of one dataset: test on videos whose label `test` = (key, value),
@@ -95,8 +100,8 @@ PROTOCOLS: dict[str, Protocol | ConditionProtocol] = {
     "synthetic2->synthetic": cross_protocol(["synthetic2"], "synthetic"),
     # all of renderer 1 trains; the checkpoint (and the gate) is chosen on the first half of
     # renderer 2, under a shift training never saw, and tested on its second half
-    "synthetic->synthetic2-shiftval": Protocol(train=(("synthetic", WHOLE),), val=(("synthetic2", (0.0, 0.5)),),
-                                               test=(("synthetic2", (0.5, 1.0)),)),
+    "synthetic->synthetic2-shiftval": shift_protocol("synthetic", "synthetic2"),
+    "synthetic2->synthetic-shiftval": shift_protocol("synthetic2", "synthetic"),  # the other direction
     **CONDITION_PROTOCOLS,
 }
 

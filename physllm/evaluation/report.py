@@ -52,6 +52,7 @@ class VideoSignals:
     truth_ppg: np.ndarray  # (T,) raw ground-truth PPG at frame times
     methods: dict[str, np.ndarray]  # method → (T,) waveform as the method outputs it
     diff_methods: set[str] = field(default_factory=set)  # outputs in the DiffNormalized domain
+    rgb: np.ndarray | None = None  # (T, 3) mean skin colour per frame, where the shards hold it
 
 
 @dataclass
@@ -372,5 +373,5 @@ def signals_from_shards(shard_set, video_ids: Iterable[str] | None = None,
         if ref.video_id in predictions:
             methods["physllm"] = np.asarray(predictions[ref.video_id])
             diff.add("physllm")
-        out.append(VideoSignals(ref.video_id, ref.dataset, fps, ref.metadata, truth, methods, diff))
+        out.append(VideoSignals(ref.video_id, ref.dataset, fps, ref.metadata, truth, methods, diff, rgb))
     return out

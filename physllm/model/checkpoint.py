@@ -54,6 +54,9 @@ def read_config(directory: Path) -> PhysLLMConfig:
         config.setdefault("bypass", False)
         config.setdefault("va", {}).setdefault("base", "deepest")
         config.setdefault("chrominance", False)
+        config.setdefault("trust", False)
+        # the per-clip fallback of earlier checkpoints is gone (cues.quality.video_gate replaced it)
+        config.pop("gate_margin", None)
         return PhysLLMConfig.from_dict(config)
     except (ValueError, PhysllmError) as err:  # ValueError: not JSON, or not UTF-8 text
         raise CheckpointError(f"{path} is not a PhysLLM config: {err}") from None

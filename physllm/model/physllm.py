@@ -29,10 +29,18 @@ PhysNet on most cross-domain protocols), and the model can only fall back to a s
 False = the paper's inputs; checkpoints saved before this option load with it off
 (model/checkpoint.py).
 
-`gate_margin` (ours) is the fallback to the backbone: at inference a clip keeps PhysLLM's wave
-only where its heart-rate band is more peaked than the frozen PhysNet's own wave by at least the
-margin (`band_confidence`), and is PhysNet's wave otherwise. The trainer calibrates the margin on
-the validation split (train/gate.py); None, the paper's and older checkpoints', never falls back.
+`trust` (ours, on by default with `chrominance`) lets the quality of each input decide, clip by
+clip, how much of PhysNet's wave and of the chrominance wave the output keeps: the head's two
+gains become the learnt scalars plus a linear map (from 0) of `cues.quality.quality_features`
+(each wave's band confidence, their correlation and their peaks' distance). Trained on clips in
+which either input may be the corrupted one (train/augment.py, `corrupt`), the model can learn
+whom to trust from the inputs rather than from the renderer.
+
+`gate_tolerance_bpm` (ours) is the fallback per video, applied where the clips are joined
+(`cues.quality.video_gate`: evaluate and `physllm predict`): PhysLLM's wave stands where its heart
+rate lies within the tolerance of the input with the higher SNR, and that input's wave replaces it
+otherwise. The trainer calibrates the tolerance on the validation split (train/gate.py); None, the
+paper's and older checkpoints', never falls back.
 """
 
 import warnings
@@ -44,7 +52,7 @@ from torch import nn
 from transformers import PreTrainedTokenizerBase
 
 from physllm.errors import PhysllmError
-from physllm.pulse import HIGH_HZ, LOW_HZ
+from physllm.cues.quality import NUM_FEATURES, quality_features
 from physllm.model.apl import APL, APLConfig
 from physllm.model.dds import DDS, DDSConfig
 from physllm.model.llm import default_lora_targets, load_llm
@@ -72,12 +80,18 @@ class PhysLLMConfig:
     bypass: bool = True  # ours: the token head also reads the LLM's input tokens; False = paper
     dropout: float = 0.1  # patch embedding and head dropout, Time-LLM's `dropout`
     chrominance: bool = True  # ours: POS's chrominance wave as a second signal; False = the paper's inputs
-    gate_margin: float | None = None  # ours: fall back to PhysNet's wave unless PhysLLM's is this much surer; None = never
-    fps: float = 30.0  # the clips' frame rate, for the gate's band (the toolbox's 30 fps chunks)
+    trust: bool = True  # ours: the inputs' quality sets their gains per clip (with chrominance only); False = fixed gains
+    gate_tolerance_bpm: float | None = None  # ours: per-video fallback (cues.quality.video_gate); None = never
+    fps: float = 30.0  # the clips' frame rate, for the quality features' band (the toolbox's 30 fps chunks)
     dds: DDSConfig = field(default_factory=DDSConfig)
     va: VAConfig = field(default_factory=VAConfig)
     tpg: TPGConfig = field(default_factory=TPGConfig)
     apl: APLConfig = field(default_factory=APLConfig)
+
+    @property
+    def weighs_inputs(self) -> bool:
+        """`trust` weighs the chrominance wave against PhysNet's, so it needs one."""
+        return self.trust and self.chrominance
 
     @property
     def num_tokens(self) -> int:
@@ -132,7 +146,7 @@ class ResidualHead(nn.Module):
     PhysNet's own accuracy (see the README's results).
     """
 
-    def __init__(self, linear: nn.Linear, dropout: float, chrominance: bool):
+    def __init__(self, linear: nn.Linear, dropout: float, chrominance: bool, trust: bool):
         super().__init__()
         self.linear = linear
         nn.init.zeros_(self.linear.weight)
@@ -140,23 +154,35 @@ class ResidualHead(nn.Module):
         self.skip_gain = nn.Parameter(torch.ones(()))
         # the chrominance wave's share, learnt from 0
         self.chroma_gain = nn.Parameter(torch.zeros(())) if chrominance else None
+        # quality features → (skip, chroma) gain offsets per clip, from 0 (PhysLLMConfig.trust)
+        self.trust = nn.Linear(NUM_FEATURES, 2) if trust else None
+        if self.trust is not None:
+            nn.init.zeros_(self.trust.weight)
+            nn.init.zeros_(self.trust.bias)
         self.dropout = nn.Dropout(dropout)
 
     def correction(self, vision: torch.Tensor, signal: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
 
-    def forward(self, states: torch.Tensor, skip: torch.Tensor, chroma: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(self, states: torch.Tensor, skip: torch.Tensor, chroma: torch.Tensor | None = None,
+                quality: torch.Tensor | None = None) -> torch.Tensor:
+        """`quality` (B, NUM_FEATURES) with `trust`: the clip's inputs' quality features."""
         vision, signal = states.chunk(2, dim=1)  # (B, N, d), or (B, N, 2d) with the bypass, each
-        out = self.correction(vision, signal) + self.skip_gain * skip  # (B, T)
-        return out if self.chroma_gain is None else out + self.chroma_gain * chroma
+        skip_gain, chroma_gain = self.skip_gain, self.chroma_gain
+        if self.trust is not None:
+            offsets = self.trust(quality.to(skip.dtype))  # (B, 2)
+            skip_gain, chroma_gain = skip_gain + offsets[:, :1], chroma_gain + offsets[:, 1:]
+        out = self.correction(vision, signal) + skip_gain * skip  # (B, T)
+        return out if chroma_gain is None else out + chroma_gain * chroma
 
 
 class FlattenHead(ResidualHead):
     """Time-LLM's and the paper's head: the signal tokens' first `channels` channels, flattened,
     one linear map to T frames (N·channels·T weights: 524k for T = 128, N = 32)."""
 
-    def __init__(self, channels: int, num_tokens: int, out_len: int, dropout: float, chrominance: bool):
-        super().__init__(nn.Linear(channels * num_tokens, out_len), dropout, chrominance)
+    def __init__(self, channels: int, num_tokens: int, out_len: int, dropout: float, chrominance: bool,
+                 trust: bool):
+        super().__init__(nn.Linear(channels * num_tokens, out_len), dropout, chrominance, trust)
         self.channels = channels
 
     def correction(self, vision: torch.Tensor, signal: torch.Tensor) -> torch.Tensor:
@@ -174,10 +200,11 @@ class TokenHead(ResidualHead):
     head is that probe, trained end to end.
     """
 
-    def __init__(self, width: int, num_tokens: int, stride: int, out_len: int, dropout: float, chrominance: bool):
+    def __init__(self, width: int, num_tokens: int, stride: int, out_len: int, dropout: float, chrominance: bool,
+                 trust: bool):
         if num_tokens * stride < out_len:
             raise ValueError(f"{num_tokens} tokens × stride {stride} cover fewer than {out_len} frames")
-        super().__init__(nn.Linear(2 * width, stride), dropout, chrominance)
+        super().__init__(nn.Linear(2 * width, stride), dropout, chrominance, trust)
         self.out_len = out_len
 
     def correction(self, vision: torch.Tensor, signal: torch.Tensor) -> torch.Tensor:
@@ -188,41 +215,15 @@ class TokenHead(ResidualHead):
 def build_head(cfg: "PhysLLMConfig", width: int) -> ResidualHead:
     if cfg.head == "token":
         states_width = 2 * width if cfg.bypass else width
-        return TokenHead(states_width, cfg.num_tokens, cfg.stride, cfg.clip_frames, cfg.dropout, cfg.chrominance)
+        return TokenHead(states_width, cfg.num_tokens, cfg.stride, cfg.clip_frames, cfg.dropout, cfg.chrominance,
+                         cfg.weighs_inputs)
     if cfg.head == "flatten":
         if cfg.bypass:
             raise PhysllmError("the flatten head (the paper's) reads the LLM's hidden states only: "
                                "set bypass: false with head: flatten")
         return FlattenHead(min(cfg.head_channels, width), cfg.num_tokens, cfg.clip_frames, cfg.dropout,
-                           cfg.chrominance)
+                           cfg.chrominance, cfg.weighs_inputs)
     raise PhysllmError(f"unknown head {cfg.head!r}: expected 'token' or 'flatten'")
-
-
-GATE_PEAK_HALF_WIDTH_HZ = 0.2  # a Hann-windowed 128-frame clip's main lobe at 30 fps is ±0.47 Hz
-GATE_FFT_PAD = 8  # zero-padding factor: the peak is located to 0.03 Hz on a 128-frame clip
-
-
-def band_confidence(wave: torch.Tensor, fps: float) -> torch.Tensor:
-    """(B, T) → (B,): the share of a clip's heart-rate-band power (LOW_HZ–HIGH_HZ, Hann window,
-    zero-padded FFT) within ±GATE_PEAK_HALF_WIDTH_HZ of its peak; 0.83 for a pure tone in the band
-    (the rest is its Hann main lobe beyond ±0.2 Hz), about 0.3 for white noise."""
-    T = wave.shape[-1]
-    w = (wave - wave.mean(-1, keepdim=True)) * torch.hann_window(T, periodic=False, dtype=wave.dtype,
-                                                                   device=wave.device)
-    power = torch.fft.rfft(w, n=GATE_FFT_PAD * T).abs().square()  # (B, F)
-    freqs = torch.fft.rfftfreq(GATE_FFT_PAD * T, 1 / fps).to(wave.device)
-    band = (freqs >= LOW_HZ) & (freqs <= HIGH_HZ)
-    power, freqs = power[:, band], freqs[band]
-    peak = freqs[power.argmax(-1)]  # (B,)
-    near = (freqs[None, :] - peak[:, None]).abs() <= GATE_PEAK_HALF_WIDTH_HZ
-    return (power * near).sum(-1) / power.sum(-1).clamp_min(1e-12)
-
-
-def gate_to_backbone(out: torch.Tensor, backbone: torch.Tensor, fps: float, margin: float) -> torch.Tensor:
-    """Per clip, PhysLLM's wave where its band confidence beats the backbone's by `margin`,
-    else the backbone's; (B, T) each, in the same scale."""
-    keep = band_confidence(out.float(), fps) - band_confidence(backbone.float(), fps) >= margin
-    return torch.where(keep[:, None], out, backbone)
 
 
 def instance_stats(x: torch.Tensor, eps: float = 1e-5) -> tuple[torch.Tensor, torch.Tensor]:
@@ -340,9 +341,8 @@ class PhysLLM(nn.Module):
         states = hidden[:, -reprogrammed.shape[1] :]  # (B, 2N, d)
         if self.cfg.bypass:
             states = torch.cat([states, reprogrammed.to(states.dtype)], dim=-1)  # (B, 2N, 2d)
-        out = self.head(states.to(z.dtype), x, chroma)  # (B, T)
-        if self.cfg.gate_margin is not None and not self.training:
-            out = gate_to_backbone(out, x, self.cfg.fps, self.cfg.gate_margin)
+        quality = quality_features(wave, chroma, self.cfg.fps) if self.cfg.weighs_inputs else None  # (B, 4)
+        out = self.head(states.to(z.dtype), x, chroma, quality)  # (B, T)
         return out * std + mean
 
     def trainable_parameter_summary(self) -> dict[str, int]:

@@ -12,7 +12,7 @@ order depends only on (seed, epoch): a resumed run sees the batches an uninterru
 Each clip becomes: backbone wave (T,) as the shard holds it (DiffNormalized domain), the
 PhysNet feature maps [(64, T_s)], the target = per-clip z-score of rPPG-Toolbox's
 DiffNormalized label of the raw PPG (`pulse.diff_normalize_label`, the label the authors train
-on), the chrominance wave of the clip's skin colour (`chrominance_wave`: POS, as PhysLLM's
+on), the chrominance wave of the clip's skin colour (`cues.chrominance`: POS, as PhysLLM's
 second signal, ours), and three cue texts (PhysLLM Sec. 3.5; Time-LLM's prompt): "task" = the
 cache's dataset description + `TASK_DESCRIPTION`, "vision" = the describer's text, "stats" = the
 stats text.
@@ -28,8 +28,8 @@ import numpy as np
 import torch
 
 from physllm import pulse
+from physllm.cues.chrominance import chrominance_wave
 from physllm.data_catalog.splits import apply_protocol, resolve_protocol
-from physllm.evaluation.baselines import pos
 from physllm.errors import CacheError, PhysllmError
 from physllm.shards.reader import ShardSet
 from physllm.shards.schema import feature_column, to_numpy
@@ -140,13 +140,6 @@ def cue_texts(dataset_description: str, description: str, stats_text: str) -> di
     """A clip's three cue texts, as training saw them (`physllm predict` builds them here too)."""
     return {"task": f"Dataset description: {dataset_description} {TASK_DESCRIPTION}",
             "vision": description, "stats": stats_text}
-
-
-def chrominance_wave(rgb_mean: np.ndarray, fps: float) -> np.ndarray:
-    """A clip's mean skin colour (T, 3) → POS's pulse (evaluation/baselines.py) in the domain of
-    PhysNet's wave: DiffNormalized (first differences), z-scored; (T,) float32. PhysLLM reads it
-    beside the backbone's wave (`PhysLLMConfig.chrominance`); `physllm predict` makes it here too."""
-    return pulse.zscore(pulse.diff_normalize_label(pos(rgb_mean, fps))).astype(np.float32)
 
 
 def make_target(ppg: np.ndarray) -> np.ndarray:

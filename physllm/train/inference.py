@@ -21,6 +21,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from physllm.cues.chrominance import chrominance_wave
+from physllm.cues.quality import video_gate
 from physllm.data_catalog import scenario_labels
 from physllm.errors import CheckpointError, PhysllmError
 from physllm.evaluation.report import (EvaluationReport, VideoSignals, evaluate_videos, join_clips,
@@ -90,13 +92,32 @@ def predict_videos(model: PhysLLM, stream: ClipStream, device: torch.device,
 
 def evaluate_predictions(shard_set: ShardSet, video_ids: Sequence[str], predictions: Predictions,
                          baselines: Sequence[str] = (), window_seconds: float | None = None,
-                         toolbox: bool = False) -> tuple[EvaluationReport, list[VideoSignals]]:
+                         toolbox: bool = False, gate_tolerance_bpm: float | None = None
+                         ) -> tuple[EvaluationReport, list[VideoSignals]]:
     """The field's per-video (or per-window) evaluation of PhysLLM's joined outputs, PhysNet
-    alone and baselines; `toolbox`: rPPG-Toolbox's convention (tails dropped, power-of-two FFT)."""
+    alone and baselines; `toolbox`: rPPG-Toolbox's convention (tails dropped, power-of-two FFT);
+    `gate_tolerance_bpm`: PhysLLM's waves through the per-video fallback (`gate_videos`)."""
     signals = signals_from_shards(shard_set, list(video_ids), predictions.joined(not toolbox),
                                   list(baselines), keep_tail=not toolbox)
+    gate_videos(signals, gate_tolerance_bpm)
     labels = scenario_labels(sorted({c.dataset for c in shard_set.caches}))
+    labels += ["gate"] if gate_tolerance_bpm is not None else []
     return evaluate_videos(signals, window_seconds, scenarios=labels, toolbox=toolbox), signals
+
+
+def gate_videos(signals: Sequence[VideoSignals], tolerance_bpm: float | None) -> None:
+    """Each video's PhysLLM wave, in place, through `cues.quality.video_gate` against the frozen
+    PhysNet's wave and the chrominance wave of the whole video; the source kept goes into the
+    video's metadata as `gate` (so the report breaks results down by it)."""
+    if tolerance_bpm is None:
+        return
+    for video in signals:
+        if "physllm" not in video.methods:
+            continue
+        chroma = chrominance_wave(video.rgb, video.fps)
+        video.methods["physllm"], kept = video_gate(video.methods["physllm"], video.methods["physnet"],
+                                                    chroma, video.fps, tolerance_bpm)
+        video.metadata = {**video.metadata, "gate": kept}
 
 
 def mae_of(report: EvaluationReport, method: str) -> float:

@@ -71,7 +71,7 @@ class TrainConfig:
     spectral_weight: float = 0.0  # λ of the band-spectrum term (train/loss.py, ours); 0 = the authors' MSE alone
     backbone_weight: float = 0.0  # weight of the pull towards the frozen PhysNet's wave (train/loss.py, ours)
     augment: bool = True  # cue-level augmentation of training clips (train/augment.py, ours; README "Accuracy")
-    gate: bool = True  # calibrate the fallback to PhysNet's wave on the validation split (train/gate.py, ours)
+    gate: bool = True  # calibrate the per-video fallback to the trusted input on the validation split (train/gate.py, ours)
     shuffle_buffer: int = 256  # clips held for shuffling: bounds the reader's memory
     seed: int = 0  # data order, initialisation and dropout
     device: str = "auto"  # cuda if there is one, else cpu
@@ -330,16 +330,17 @@ class TrainRecipe:
 
     def validate(self) -> dict:
         """Val loss and whole-video HR MAE (FFT) of PhysLLM and, for reference, PhysNet alone;
-        with `gate`, the fallback margin calibrated on these videos first (train/gate.py)."""
+        with `gate`, the fallback's tolerance calibrated on these videos first (train/gate.py)."""
         if not self.splits.val:
             return {}
         gate = {}
         if self.cfg.gate:
             calibration = calibrate_gate(self.model, self.val_stream, self.shard_set, self.splits.val, self.device)
-            self.model.cfg.gate_margin = calibration.margin
-            gate = {"gate_margin": calibration.margin, "val_mae_ungated": calibration.mae[min(calibration.mae)]}
+            self.model.cfg.gate_tolerance_bpm = calibration.tolerance_bpm
+            gate = {"gate_tolerance_bpm": calibration.tolerance_bpm, "val_mae_ungated": calibration.mae[None]}
         predictions = predict_videos(self.model, self.val_stream, self.device, "validating")
-        report, _ = evaluate_predictions(self.shard_set, self.splits.val, predictions)
+        report, _ = evaluate_predictions(self.shard_set, self.splits.val, predictions,
+                                         gate_tolerance_bpm=self.model.cfg.gate_tolerance_bpm)
         return {"val_loss": predictions.loss, "val_mae": mae_of(report, "physllm"),
                 "val_mae_physnet": mae_of(report, "physnet"), **gate}
 

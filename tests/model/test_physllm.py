@@ -50,7 +50,7 @@ def test_an_untrained_physllm_returns_the_backbone_wave(tiny_model):
 def test_token_head_writes_each_token_into_its_own_frames():
     """Token i's states (vision i and signal i) change frames i·stride … (i+1)·stride − 1 only."""
     torch.manual_seed(0)
-    head = TokenHead(width=6, num_tokens=8, stride=4, out_len=32, dropout=0.0, chrominance=False)
+    head = TokenHead(width=6, num_tokens=8, stride=4, out_len=32, dropout=0.0, chrominance=False, trust=False)
     torch.nn.init.normal_(head.linear.weight)
     states, skip = torch.randn(1, 16, 6), torch.randn(1, 32)  # [vision 0..7; signal 0..7]
     base = head(states, skip)
@@ -64,7 +64,7 @@ def test_token_head_writes_each_token_into_its_own_frames():
 
 def test_token_head_needs_tokens_covering_the_clip():
     with pytest.raises(ValueError, match="cover fewer"):
-        TokenHead(width=6, num_tokens=7, stride=4, out_len=32, dropout=0.0, chrominance=False)
+        TokenHead(width=6, num_tokens=7, stride=4, out_len=32, dropout=0.0, chrominance=False, trust=False)
 
 
 def test_the_papers_flatten_head_is_an_option(llm_dir):
@@ -173,37 +173,30 @@ def test_bf16_autocast_trains_as_the_gpu_path_does(tiny_model):
     assert tiny_model.patch_embedding.proj.weight.grad.abs().sum() > 0
 
 
-def test_band_confidence_is_high_for_a_pulse_and_low_for_noise():
-    from physllm.model.physllm import band_confidence
+def test_the_inputs_quality_sets_their_gains_per_clip(llm_dir):
+    """Untrained, trust changes nothing (its map starts at 0); with a weight on the chrominance
+    wave's band confidence, each clip takes that much of its chrominance wave (cues/test_quality.py:
+    more for a clean tone than for noise); the paper's inputs have no trust map."""
+    from physllm.cues.quality import band_confidence
 
-    t = torch.arange(128) / 30.0
-    pulse = torch.sin(2 * torch.pi * 1.3 * t)
-    noise = torch.randn(128, generator=torch.Generator().manual_seed(0))
-    conf = band_confidence(torch.stack([pulse, noise, 5 * pulse + 3]), 30.0)
-    assert conf[0] > 0.8 and conf[1] < 0.5  # a tone: the Hann main lobe beyond ±0.2 Hz holds the rest
-    torch.testing.assert_close(conf[2], conf[0])  # scale and offset do not matter
+    torch.manual_seed(0)
+    model = build_physllm(tiny_physllm_config(llm_dir)).eval()
+    wave, features, cues, _ = make_inputs(model)
+    t = torch.arange(model.cfg.clip_frames) / 30.0
+    tone = torch.sin(2 * torch.pi * 1.3 * t)
+    chroma = torch.stack([tone, torch.randn(model.cfg.clip_frames, generator=torch.Generator().manual_seed(1))])
+    torch.testing.assert_close(model(wave, features, cues, chroma), wave, atol=1e-4, rtol=1e-4)
+    with torch.no_grad():
+        model.head.trust.weight[1, 1] = 1.0  # chroma gain += band confidence of the chrominance wave
+    gains = band_confidence(chroma, model.cfg.fps)  # (2,); on clips this short they differ little
+    std = wave.std(-1, unbiased=False, keepdim=True)
+    c = (chroma - chroma.mean(-1, keepdim=True)) / chroma.std(-1, unbiased=False, keepdim=True)
+    torch.testing.assert_close(model(wave, features, cues, chroma), wave + gains[:, None] * c * std,
+                               atol=1e-3, rtol=1e-3)
 
-
-def test_gate_keeps_the_surer_wave_clip_by_clip():
-    from physllm.model.physllm import gate_to_backbone
-
-    t = torch.arange(128) / 30.0
-    pulse = torch.sin(2 * torch.pi * 1.3 * t)
-    noise = torch.randn(128, generator=torch.Generator().manual_seed(0))
-    out, backbone = torch.stack([pulse, noise]), torch.stack([noise, pulse])
-    gated = gate_to_backbone(out, backbone, 30.0, margin=0.0)
-    torch.testing.assert_close(gated, torch.stack([pulse, pulse]))
-    torch.testing.assert_close(gate_to_backbone(out, backbone, 30.0, margin=2.0), backbone)
-
-
-def test_a_gate_that_never_trusts_the_correction_returns_the_backbone_at_inference_only(tiny_model):
-    perturb_zero_inits(tiny_model)
-    wave, features, cues, chroma = make_inputs(tiny_model)
-    tiny_model.cfg.gate_margin = 2.0  # no band-confidence difference reaches it
-    tiny_model.eval()
-    torch.testing.assert_close(tiny_model(wave, features, cues, chroma), wave, atol=1e-4, rtol=1e-4)
-    tiny_model.train()
-    assert not torch.allclose(tiny_model(wave, features, cues, chroma), wave, atol=1e-3)
+    cfg = tiny_physllm_config(llm_dir)
+    cfg.chrominance = False  # trust weighs the chrominance wave: without it there is nothing to weigh
+    assert build_physllm(cfg).head.trust is None
 
 
 def test_the_chrominance_wave_is_read_beside_the_backbone_and_can_be_turned_off(llm_dir):

@@ -10,7 +10,7 @@ from physllm.errors import CacheError, PhysllmError
 from physllm.shards.cache import open_cache
 from physllm.shards.reader import open_shards
 from physllm.shards.writer import write_video_shard
-from physllm.train.data import TASK_DESCRIPTION, ClipStream, chrominance_wave, split_videos
+from physllm.train.data import TASK_DESCRIPTION, ClipStream, split_videos
 from tests.train.conftest import clip_rows, write_cache
 
 
@@ -75,19 +75,6 @@ def test_batches_hold_tensors_targets_and_cues(tiny_cache):
     assert batch.chroma.shape == (4, 32)  # this cache's skin colour carries its PPG: the two agree (the
     # band-pass of 32-frame clips bends their ends)
     assert all(np.corrcoef(c, t)[0, 1] > 0.75 for c, t in zip(batch.chroma.numpy(), batch.target.numpy()))
-
-
-def test_the_chrominance_wave_reads_the_pulse_in_the_skin_colour():
-    fps, t = 30.0, np.arange(128) / 30.0
-    ppg = np.sin(2 * np.pi * 1.2 * t)
-    skin = np.array([180.0, 120.0, 100.0]) * (1 + 0.002 * ppg[:, None] * np.array([0.3, 1.0, 0.6]))
-    rgb = skin * (1 + 0.05 * t[:, None] / t[-1])  # a slow brightening, which POS removes
-    chroma = chrominance_wave(rgb, fps)
-    assert chroma.shape == (128,) and chroma.dtype == np.float32
-    label = pulse.diff_normalize_label(ppg)  # the training target's domain, read the same way
-    # within a fifth of a 4.3-s clip's 14-bpm FFT bin (POS's band-pass bends the clip's ends)
-    assert abs(pulse.hr_fft(chroma, fps) - pulse.hr_fft(label, fps)) < 3.0
-    assert np.corrcoef(chroma, label)[0, 1] > 0.8
 
 
 def test_shuffle_is_seeded_per_epoch_and_covers_every_clip(tiny_cache):
