@@ -1,38 +1,66 @@
-"""Heart-rate accuracy in domain and across domains: PhysLLM against the same frozen PhysNet alone,
-POS, CHROM and GREEN on the same test videos, by FFT and by peak intervals, whole videos and the
-toolbox's 10-s windows.
+"""Heart-rate accuracy across generators and on real video: PhysLLM beside its own inputs (the
+same frozen PhysNet alone, POS) and CHROM, on the same test videos, whole videos by FFT.
 
-It renders the synthetic set (renderer 1, `physllm datasets synth`) and a set from the second,
-independently written renderer (`physllm.data_catalog.synthetic2`), precomputes both with one
-frozen PhysNet, then, for each protocol, trains PhysLLM and evaluates its test split:
+It renders the two synthetic sets (renderer 1, `physllm datasets synth`, and the independently
+written renderer 2, `physllm.data_catalog.synthetic2`), precomputes both with one frozen PhysNet,
+then for each protocol trains PhysLLM and its ablations and evaluates the test split:
 
-    synthetic-intra                subject-wise 60/20/20 on renderer 1 (in domain)
-    synthetic-loco-<condition>     renderer 1 without a condition (flicker, dim, each motion,
-                                   the darkest skin tone), tested on it (data_catalog/splits.py)
-    synthetic->synthetic2          trained on renderer 1, tested on every renderer-2 video
-    synthetic->synthetic2-shiftval trained on renderer 1, chosen on half of renderer 2, tested on
-                                   the other half (the demo's protocol)
+    synthetic->synthetic2-shiftval   trained on renderer 1, chosen on half of renderer 2, tested
+                                     on the other half (the demo's protocol)
+    synthetic2->synthetic-shiftval   the other direction (leave one generator out, both ways)
 
-Each checkpoint is evaluated twice: as trained (the fallback to PhysNet calibrated on the
-validation split, `gate`) and with the fallback off (`no gate`): the gate's ablation on the
-same weights. Every stage is cached under --out; a second run only prints the tables.
+Variants (each a training run on the same caches and schedule):
+    physllm                 the defaults: chrominance wave, trust gains, corruption, the per-video fallback
+    physllm (no gate)       the same weights, the fallback off
+    physllm (paper inputs)  PhysNet's wave, features and text cues only (no chrominance, no fallback)
+    physllm (no text cues)  the task prompt only: no scene description, no statistics (the paper's "w/o APL")
+    physllm (random LLM)    the LLM's architecture with random weights (the paper's "Sundial" row)
+
+Every table has PhysNet alone, POS and CHROM on the same videos, the test videos split by trust
+pattern (which of PhysNet and POS reads the video within 5 bpm), and, with --real, the real clips
+read by `physllm predict` with each checkpoint. Every stage is cached under --out; a second run
+only prints the tables.
 
     python bench/accuracy.py --backbone <rPPG-Toolbox weights>/UBFC-rPPG_PhysNet_DiffNormalized.pth \
-        --out /tmp/physllm-accuracy
-    ... --protocols synthetic->synthetic2 --recipe '{"augment": true, "backbone_weight": 0.5}'
+        --out /tmp/physllm-accuracy --real <vitallens 0.2.2 source>/examples
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import shutil
 from pathlib import Path
 
-from physllm.data_catalog.splits import CONDITION_PROTOCOLS
+PROTOCOLS = ("synthetic->synthetic2-shiftval", "synthetic2->synthetic-shiftval")
+INPUTS = ("physnet", "pos", "chrom")
+RIGHT_BPM = 5.0  # a method "reads" a video when within this of the truth (trust-pattern groups)
 
-PROTOCOLS = ("synthetic-intra", *CONDITION_PROTOCOLS, "synthetic->synthetic2", "synthetic->synthetic2-shiftval")
-METHODS = ("physllm", "physllm (no gate)", "physnet", "pos", "chrom", "green")
+
+RANDOM_LLM = "random-minilm"  # a folder under --out, made by `random_llm`
+VARIANTS = {  # training settings of each variant beside the defaults (module doc)
+    "physllm": {},
+    "physllm (paper inputs)": {"model": {"chrominance": False}, "gate": False},
+    "physllm (no text cues)": {"model": {"apl": {"cue_types": ["task"]}}},
+    "physllm (random LLM)": {"llm": RANDOM_LLM},
+}
+
+
+def random_llm(folder: Path) -> Path:
+    """MiniLM's architecture and tokenizer with freshly initialised weights (seed 0)."""
+    if (folder / "config.json").is_file():
+        return folder
+    import torch
+    from transformers import AutoConfig, AutoModel, AutoTokenizer
+
+    from physllm.model.llm import resolve_llm
+
+    source = resolve_llm("minilm")
+    torch.manual_seed(0)
+    AutoModel.from_config(AutoConfig.from_pretrained(source)).save_pretrained(folder)
+    AutoTokenizer.from_pretrained(source).save_pretrained(folder)
+    return folder
 
 
 def render(out: Path, subjects: int, subjects2: int, seconds: float, seed: int, seed2: int) -> tuple[Path, Path]:
@@ -55,11 +83,10 @@ def precompute(dataset: str, root: Path, out: Path, backbone: Path) -> Path:
                                            backbone=backbone)).path
 
 
-def train_run(caches: list[Path], protocol: str, out: Path, epochs: int, recipe: dict) -> Path:
+def train_run(caches: list[Path], protocol: str, run: Path, epochs: int, recipe: dict) -> Path:
     from physllm.train.run import train
     from physllm.train.trainer import TrainConfig
 
-    run = out / "runs" / (protocol.replace(">", "") + "-" + "-".join(f"{k}={v}" for k, v in sorted(recipe.items())))
     if (run / "best").is_dir() and (run / "done").is_file():
         return run / "best"
     # the demo's schedule: lr 1e-3 over a few hundred steps instead of the paper's 1e-4 over thousands
@@ -70,79 +97,117 @@ def train_run(caches: list[Path], protocol: str, out: Path, epochs: int, recipe:
 
 
 def without_gate(checkpoint: Path) -> Path:
-    """The same weights with the fallback off (gate_margin None)."""
+    """The same weights with the fallback off (gate_tolerance_bpm None)."""
     plain = checkpoint.parent / "best-no-gate"
     shutil.rmtree(plain, ignore_errors=True)
     shutil.copytree(checkpoint, plain)
     config = json.loads((plain / "config.json").read_text())
-    (plain / "config.json").write_text(json.dumps({**config, "gate_margin": None}, indent=2))
+    (plain / "config.json").write_text(json.dumps({**config, "gate_tolerance_bpm": None}, indent=2))
     return plain
 
 
-def evaluate(checkpoint: Path, caches: list[Path], window_seconds: float | None) -> dict:
-    """{method: {fft: mae, peak: mae, n}} on the checkpoint's test split."""
+def per_video_errors(checkpoint: Path, caches: list[Path]) -> dict[str, dict[str, float]]:
+    """{video: {method: |HR − truth| (FFT, whole video)}} on the checkpoint's test split."""
     from physllm.evaluate import evaluate_checkpoint
 
-    report = evaluate_checkpoint(checkpoint, caches, window_seconds=window_seconds)
-    table = {}
-    for hr in ("fft", "peak"):
-        for row in report.select(hr, "all"):
-            table.setdefault(row["method"], {})[hr] = row["mae"]
-            table[row["method"]]["n"] = row["n"]
-    return table
+    report = evaluate_checkpoint(checkpoint, caches, baselines=("pos", "chrom"))
+    errors: dict[str, dict[str, float]] = {}
+    for row in report.per_video:
+        errors.setdefault(row["video_id"], {})[row["method"]] = abs(row["hr_fft"] - row["true_hr_fft"])
+    return errors
 
 
-def run_protocol(caches: list[Path], protocol: str, out: Path, epochs: int, recipe: dict) -> dict:
-    checkpoint = train_run(caches, protocol, out, epochs, recipe)
-    margin = json.loads((checkpoint / "config.json").read_text()).get("gate_margin")
-    results = {"gate_margin": margin}
-    for unit, window in (("videos", None), ("10-s windows", 10.0)):
-        gated = evaluate(checkpoint, caches, window)
-        plain = evaluate(without_gate(checkpoint), caches, window)
-        results[unit] = {**gated, "physllm (no gate)": plain["physllm"]}
-    return results
+def real_errors(checkpoint: Path, backbone: Path, real: Path) -> dict[str, dict[str, float]]:
+    """{clip: {method: |HR − truth|}} on vitallens' example clips, read by `physllm predict`."""
+    from physllm import pulse
+    from physllm.predict import make_estimator, predict_video
+
+    estimators = {"physllm": make_estimator(checkpoint, None, backbone), "physnet": make_estimator(None, None, backbone),
+                  **{b: make_estimator(None, b) for b in ("pos", "chrom")}}
+    errors = {}
+    for video in sorted(real.glob("sample_video_*.mp4")):
+        with (real / video.name.replace("video", "vitals").replace(".mp4", ".csv")).open() as f:
+            ppg = [float(row["ppg"]) for row in csv.DictReader(f)]
+        truth = pulse.hr_fft(pulse.to_pulse(ppg, 30.0), 30.0)
+        errors[video.stem] = {name: abs(predict_video(video, est).hr_bpm - truth) for name, est in estimators.items()}
+    return errors
 
 
-def print_results(all_results: dict) -> None:
-    print("\nMAE in bpm (FFT | peak intervals); n = test videos or windows")
-    print("| protocol | unit | n | " + " | ".join(METHODS) + " |")
-    print("|---|---|---|" + "---|" * len(METHODS))
-    for protocol, results in all_results.items():
-        for unit in ("videos", "10-s windows"):
-            rows = results[unit]
-            cells = [f"{rows[m]['fft']:.2f} \\| {rows[m]['peak']:.2f}" for m in METHODS]
-            print(f"| {protocol} | {unit} | {rows['physnet']['n']} | " + " | ".join(cells) + " |")
-    cross = [p for p in all_results if p != "synthetic-intra"]
-    for unit in ("videos", "10-s windows"):
-        for hr in ("fft", "peak"):
-            mean = {m: sum(all_results[p][unit][m][hr] for p in cross) / max(len(cross), 1) for m in METHODS}
-            print(f"mean over {len(cross)} cross-domain protocols, {unit}, {hr}: "
-                  + ", ".join(f"{m} {v:.2f}" for m, v in mean.items()))
-    print("gate margins: " + ", ".join(f"{p} {r['gate_margin']}" for p, r in all_results.items()))
+def trust_group(errors: dict[str, float]) -> str:
+    physnet, pos = errors["physnet"] <= RIGHT_BPM, errors["pos"] <= RIGHT_BPM
+    return {(True, True): "both right", (True, False): "PhysNet only", (False, True): "POS only",
+            (False, False): "both wrong"}[(physnet, pos)]
+
+
+def run_protocol(caches: list[Path], protocol: str, out: Path, epochs: int, backbone: Path,
+                 real: Path | None, only: list[str]) -> dict:
+    """{"videos": {video: {method: error}}, "real": {clip: {method: error}}} for every variant."""
+    videos: dict[str, dict[str, float]] = {}
+    clips: dict[str, dict[str, float]] = {}
+    for name in only:
+        recipe = VARIANTS[name]
+        if recipe.get("llm") == RANDOM_LLM:
+            recipe = {**recipe, "llm": str(random_llm(out / RANDOM_LLM))}
+        run = out / "runs" / f"{protocol.replace('>', '')}-{name.replace(' ', '_').strip('()')}"
+        checkpoint = train_run(caches, protocol, run, epochs, recipe)
+        readings = {name: checkpoint}
+        if name == "physllm":
+            readings["physllm (no gate)"] = without_gate(checkpoint)
+        for label, weights in readings.items():
+            for video, errors in per_video_errors(weights, caches).items():
+                videos.setdefault(video, {k: v for k, v in errors.items() if k in INPUTS})[label] = errors["physllm"]
+            if real is not None:
+                for clip, errors in real_errors(weights, backbone, real).items():
+                    clips.setdefault(clip, {k: v for k, v in errors.items() if k in INPUTS})[label] = errors["physllm"]
+    return {"videos": videos, "real": clips}
+
+
+def mean(values: list[float]) -> float:
+    return sum(values) / len(values) if values else float("nan")
+
+
+def print_table(title: str, rows: dict[str, dict[str, float]], methods: list[str]) -> None:
+    print(f"\n{title}: MAE in bpm, whole videos, FFT (n = videos)")
+    print("| set | n | " + " | ".join(methods) + " |")
+    print("|---|---|" + "---|" * len(methods))
+    groups = {"all": list(rows.values())}
+    for errors in rows.values():
+        groups.setdefault(trust_group(errors), []).append(errors)
+    for group, members in groups.items():
+        cells = [f"{mean([m[k] for m in members if k in m]):.2f}" for k in methods]
+        print(f"| {group} | {len(members)} | " + " | ".join(cells) + " |")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--backbone", type=Path, required=True, help="the frozen PhysNet (.pth), e.g. a released one")
-    parser.add_argument("--subjects", type=int, default=48, help="renderer-1 subjects")
-    parser.add_argument("--subjects2", type=int, default=16, help="renderer-2 subjects")
-    parser.add_argument("--seconds", type=float, default=20.0)
-    parser.add_argument("--epochs", type=int, default=8)
-    parser.add_argument("--seed", type=int, default=1, help="another seed than the demo's")
-    parser.add_argument("--seed2", type=int, default=5, help="renderer 2's seed")
+    parser.add_argument("--subjects", type=int, default=20, help="renderer-1 subjects (the demo's)")
+    parser.add_argument("--subjects2", type=int, default=8, help="renderer-2 subjects (the demo's)")
+    parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--epochs", type=int, default=12, help="the demo's")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed2", type=int, default=0, help="renderer 2's seed")
     parser.add_argument("--protocols", nargs="+", default=list(PROTOCOLS))
-    parser.add_argument("--recipe", type=json.loads, default={},
-                        help='training settings beside the defaults, as JSON, e.g. {"augment": true}')
+    parser.add_argument("--variants", nargs="+", default=None, choices=list(VARIANTS),
+                        help="a subset of the variants (module doc)")
+    parser.add_argument("--real", type=Path, default=None,
+                        help="a folder of sample_video_N.mp4 + sample_vitals_N.csv (vitallens 0.2.2's examples)")
     parser.add_argument("--out", type=Path, default=Path("physllm-accuracy"))
     args = parser.parse_args()
     first, second = render(args.out, args.subjects, args.subjects2, args.seconds, args.seed, args.seed2)
     caches = [precompute("synthetic", first, args.out, args.backbone),
               precompute("synthetic2", second, args.out, args.backbone)]
+    only = args.variants or list(VARIANTS)
     results = {}
     for protocol in args.protocols:
-        results[protocol] = run_protocol(caches, protocol, args.out, args.epochs, args.recipe)
+        results[protocol] = run_protocol(caches, protocol, args.out, args.epochs, args.backbone, args.real, only)
         (args.out / "results.json").write_text(json.dumps(results, indent=2))
-    print_results(results)
+    labels = [v for v in VARIANTS if v in only]
+    methods = [labels[0], *(["physllm (no gate)"] if "physllm" in only else []), *labels[1:], *INPUTS]
+    for protocol, result in results.items():
+        print_table(protocol, result["videos"], methods)
+        if result["real"]:
+            print_table(f"{protocol} checkpoints on the real clips", result["real"], methods)
 
 
 if __name__ == "__main__":
