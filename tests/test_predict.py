@@ -21,6 +21,7 @@ from physllm.predict import BaselineEstimator, PredictConfig, make_estimator, pr
 from tests.pipeline.test_clips import skin_video
 
 runner = CliRunner()
+SHARED_WEIGHTS = Path(__file__).resolve().parents[2] / "shared" / "weights" / "rppg-toolbox"
 
 
 def write_avi(path: Path, frames, fps: float = 30.0) -> Path:
@@ -192,7 +193,27 @@ def test_bad_videos_exit_2_with_a_clear_message_and_the_good_one_still_runs(easy
     assert (out / "vid.json").is_file()  # the good video of the batch still ran
 
 
-@pytest.mark.parametrize("args", [[], ["--baseline", "pos", "--checkpoint", "x"], ["--baseline", "ica"]])
+def test_no_method_named_reads_with_pos_and_says_why(easy_video, tmp_path):
+    video, true_hr = easy_video
+    result = runner.invoke(app, ["predict", str(video), "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    summary = json.loads((tmp_path / "vid.json").read_text())
+    assert summary["method"] == "pos" and abs(summary["hr_bpm"] - true_hr) < 2.0
+    text = " ".join(result.output.split())
+    assert "note: no --checkpoint, --baseline or --backbone given: read with POS" in text
+    assert any("read with POS" in note for note in summary["notes"])
+
+
+@pytest.mark.skipif(not SHARED_WEIGHTS.is_dir(), reason=f"rPPG-Toolbox's weights not at {SHARED_WEIGHTS}")
+def test_a_released_name_reads_the_video_with_that_physnet(easy_video, tmp_path, monkeypatch):
+    monkeypatch.setenv("PHYSLLM_WEIGHTS", str(SHARED_WEIGHTS))  # the cache already holds the files
+    result = runner.invoke(app, ["predict", str(easy_video[0]), "--backbone", "ubfc-rppg", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    summary = json.loads((tmp_path / "vid.json").read_text())
+    assert summary["method"] == "physnet" and np.isfinite(summary["hr_bpm"]) and len(summary["windows"]) == 11
+
+
+@pytest.mark.parametrize("args", [["--baseline", "pos", "--checkpoint", "x"], ["--baseline", "ica"]])
 def test_method_choice_errors_exit_2(easy_video, tmp_path, args):
     result = runner.invoke(app, ["predict", str(easy_video[0]), "--out", str(tmp_path), *args])
     assert result.exit_code == 2
