@@ -19,8 +19,9 @@ the skin's mean RGB (`BaselineEstimator`: GREEN, CHROM, POS). The clip waveforms
 
 Every video with a face or skin gets a number. Each number carries its confidence and a flag:
 `reliable` is false, and the terminal says why, for too little face or a confidence under
-`min_confidence`, a threshold read off a reliability table of rendered and real videos
-(bench/front_end.py, README).
+`min_confidence`. The confidence is σ((SNR − centre) / scale) with the method's own centre and
+scale, a logistic fitted by bench/reliability.py to P(HR within 3 bpm) on rendered and real
+videos (README, "Confidence, per method").
 
 Memory holds one batch of clips at a time plus one float per frame, whatever the length.
 """
