@@ -7,7 +7,7 @@
     result.hr_bpm, result.windows, result.pulse                      # a physllm.predict.Prediction
     physllm.save(result, "out")                                      # the files `physllm predict` writes
 
-The settings are `PredictConfig`'s fields (`window_s`, `step_s`, `min_snr_db`, …), checked
+The settings are `PredictConfig`'s fields (`window_s`, `step_s`, `min_confidence`, …), checked
 against its ranges as the command line checks them. Models load when `load` or `baseline` is
 called, not on `import physllm`.
 """

@@ -321,11 +321,15 @@ def load_predict():
         videos: List[str] = arg("Video files (mp4, avi, mov, mkv), frame folders, or `-` / `webcam:N` for a webcam.",
                                 default_factory=list)
         checkpoint: Optional[Path] = opt("A trained PhysLLM checkpoint folder (`physllm train`).", default=None)
-        baseline: Optional[str] = opt("A classic method instead of a checkpoint: pos, chrom or green.", default=None)
+        baseline: Optional[str] = opt("A classic method instead of a checkpoint: pos, chrom or green. With no "
+                                      "--checkpoint, --baseline or --backbone: pos (the best without training).",
+                                      default=None)
         out: Path = opt("Folder for the JSON, CSV and PNG outputs.", default=Path("runs/predict"))
         fps: Optional[float] = opt("Frame rate, for a frame folder (or to override a file's header).", default=None)
-        backbone: Optional[Path] = opt("PhysNet checkpoint: with --checkpoint, if not where training recorded it; "
-                                       "alone, the frozen PhysNet reads the video.", default=None)
+        backbone: Optional[str] = opt("PhysNet checkpoint, a .pth or a released rPPG-Toolbox name (ubfc-rppg, pure, "
+                                      "scamps, bp4d, ma-ubfc; fetched on first use into $PHYSLLM_WEIGHTS or "
+                                      "~/.cache/physllm/weights): with --checkpoint, if not where training "
+                                      "recorded it; alone, the frozen PhysNet reads the video.", default=None)
         roi: Optional[str] = opt("Region of interest: auto, face, skin or none (the whole frame is skin); "
                                  "default: the checkpoint's, else auto.", default=None)
         webcam_seconds: float = opt("Seconds to record from a webcam.", default=30.0)

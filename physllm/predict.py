@@ -19,8 +19,9 @@ the skin's mean RGB (`BaselineEstimator`: GREEN, CHROM, POS). The clip waveforms
 
 Every video with a face or skin gets a number. Each number carries its confidence and a flag:
 `reliable` is false, and the terminal says why, for too little face or a confidence under
-`min_confidence`, a threshold read off a reliability table of rendered and real videos
-(bench/front_end.py, README).
+`min_confidence`. The confidence is σ((SNR − centre) / scale) with the method's own centre and
+scale, a logistic fitted by bench/reliability.py to P(HR within 3 bpm) on rendered and real
+videos (README, "Confidence, per method").
 
 Memory holds one batch of clips at a time plus one float per frame, whatever the length.
 """
@@ -30,7 +31,7 @@ from __future__ import annotations
 import csv
 import json
 import math
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Iterable, Iterator, Protocol, Sequence
 
@@ -48,16 +49,28 @@ from physllm.pipeline.clips import Clip, ClipConfig, iter_clips
 class PredictConfig:
     window_s: float = 10.0  # rPPG-Toolbox's EVALUATION_WINDOW and the common HR-track window…
     step_s: float = 1.0  # …every second
-    # SNR → confidence: a logistic centred on `snr_centre_db` with scale `confidence_scale_db`,
-    # and `min_confidence` the reliable threshold, read off bench/reliability.py's table.
-    snr_centre_db: float = 0.0
-    confidence_scale_db: float = 3.0
+    # SNR → confidence: σ((SNR − centre) / scale), an estimate of P(HR within 3 bpm); a window is
+    # reliable from `min_confidence` up. Centre and scale are the method's (next setting) unless given.
+    snr_centre_db: float | None = None  # one centre (dB) for every method
+    confidence_scale_db: float | None = None  # one scale (dB) for every method
+    # (centre, scale) per method: bench/reliability.py's logistic fit on 10-s windows of 8 renders of
+    # each renderer and the two real 12-s clips, the three sources weighted equally (README
+    # "Confidence"); GREEN and PhysLLM unmeasured keep the earlier (0, 3), as any method not listed
+    confidence_by_method_db: dict[str, tuple[float, float]] = field(default_factory=lambda: {
+        "pos": (-5.0, 5.2), "chrom": (-4.0, 2.9), "physnet": (-1.7, 8.1), "green": (0.0, 3.0),
+        "physllm": (0.0, 3.0)})
     min_confidence: float = 0.5
     min_face_fraction: float = 0.5  # a window needs the region in at least half of its detections
     batch_clips: int = 8  # clips per model batch (the authors' batch size)
     # valid values: a setting outside them is refused with its range (physllm/config.py)
     RANGES = {"window_s": "> 0", "step_s": "> 0", "min_face_fraction": "[0, 1]",
               "confidence_scale_db": "> 0", "batch_clips": ">= 1", "min_confidence": "[0, 1]"}
+
+    def for_method(self, method: str) -> PredictConfig:
+        """These settings with the SNR → confidence mapping set: what was given, else `method`'s."""
+        centre, scale = self.confidence_by_method_db.get(method, (0.0, 3.0))
+        return replace(self, snr_centre_db=centre if self.snr_centre_db is None else self.snr_centre_db,
+                       confidence_scale_db=scale if self.confidence_scale_db is None else self.confidence_scale_db)
 
 
 @dataclass(frozen=True)
@@ -86,7 +99,8 @@ class Prediction:
     roi: str  # the region read: "face", "skin" or "none"
     video: WindowEstimate  # the whole video as one window
     windows: list[WindowEstimate]
-    pulse: np.ndarray  # (N,) the band-passed pulse, one value per frame used
+    pulse: np.ndarray  # (N,) the band-passed pulse every HR is read from, 0 where no clip found the region
+    raw_pulse: np.ndarray  # (N,) the wave before detrending and band-pass (DiffNormalized outputs integrated)
     face: np.ndarray  # (N,) share of face detections of each frame's clip
     notes: list[str]  # what the terminal should say about how the video was read
     vitals: vitals.Vitals | None = None  # HRV and breathing of the frames with a face, if reliable
@@ -109,6 +123,7 @@ class Estimator(Protocol):
     name: str
     is_diff: bool  # output is DiffNormalized (PhysNet / PhysLLM) and needs integrating
     clip_config: ClipConfig  # face crop and clip length: a checkpoint's must match its training
+    note: str | None  # why this method reads the video, when the user named none
 
     def clip_signals(self, clips: list[Clip], fps: float) -> list[np.ndarray]: ...
 
@@ -119,6 +134,7 @@ class BaselineEstimator:
     """A classic method (GREEN, CHROM, POS) on the mean RGB of the skin in each frame."""
 
     is_diff = False
+    note = None
 
     def __init__(self, name: str, clip_config: ClipConfig = ClipConfig()):
         if name not in BASELINES:
@@ -149,6 +165,7 @@ class PhysNetEstimator:
 
     name = "physnet"
     is_diff = True
+    note = None
 
     def __init__(self, backbone: Path, device: str = "auto", clip_config: ClipConfig = ClipConfig()):
         from physllm.pipeline.backbone import BackboneRunner
@@ -169,6 +186,7 @@ class PhysLLMEstimator:
 
     name = "physllm"
     is_diff = True
+    note = None
 
     def __init__(self, checkpoint: Path, backbone: Path | None = None, device: str = "auto"):
         from physllm.model.checkpoint import load_trainable
@@ -262,15 +280,30 @@ def clip_config_of(settings: dict) -> ClipConfig:
                       roi=pre.get("roi", "face"), face=FaceConfig(**face))
 
 
-def make_estimator(checkpoint: Path | None, baseline: str | None, backbone: Path | None = None,
+# The method `predict` reads with when none is named: the one our measurements rank best without
+# training. On the two real webcam clips POS read 1.57 bpm MAE, the released UBFC-rPPG PhysNet
+# alone 6.08 (README, "Reading video we never rendered"); CHROM is close on renders, POS on real clips.
+DEFAULT_BASELINE = "pos"
+DEFAULT_NOTE = ("no --checkpoint, --baseline or --backbone given: read with POS, the best method here "
+                "without training (real webcam clips: 1.6 bpm MAE, the released PhysNet 6.1; README)")
+
+
+def make_estimator(checkpoint: Path | None, baseline: str | None, backbone: str | Path | None = None,
                    device: str = "auto", roi: str | None = None) -> Estimator:
-    """A trained PhysLLM, a classic method, or (a backbone alone) the frozen PhysNet;
-    `roi` overrides the region of interest (pipeline.roi)."""
-    if checkpoint is None and baseline is None and backbone is not None:
+    """A trained PhysLLM, a classic method, (a backbone alone) the frozen PhysNet, or (nothing
+    named) POS with a note saying why; `backbone` is a .pth or a released name
+    (model/released.py); `roi` overrides the region of interest (pipeline.roi)."""
+    from physllm.model.released import backbone_path
+
+    backbone = backbone_path(backbone) if backbone is not None else None
+    if checkpoint is None and baseline is None and backbone is None:
+        estimator = BaselineEstimator(DEFAULT_BASELINE)
+        estimator.note = DEFAULT_NOTE
+    elif checkpoint is None and baseline is None:
         estimator = PhysNetEstimator(backbone, device)
-    elif (checkpoint is None) == (baseline is None):
-        raise PhysllmError("give exactly one of --checkpoint (a trained PhysLLM), --baseline pos|chrom|green, "
-                           "or --backbone alone (the frozen PhysNet)")
+    elif checkpoint is not None and baseline is not None:
+        raise PhysllmError("give one of --checkpoint (a trained PhysLLM), --baseline pos|chrom|green, "
+                           "or --backbone alone (the frozen PhysNet), not both --checkpoint and --baseline")
     else:
         estimator = (BaselineEstimator(baseline.lower()) if baseline is not None
                      else PhysLLMEstimator(checkpoint, backbone, device))
@@ -301,10 +334,11 @@ def confidence_of(snr_db: float, face_fraction: float, cfg: PredictConfig) -> fl
 
 
 def estimate_window(pulse_wave: np.ndarray, face: np.ndarray, fps: float, start: int, stop: int,
-                    cfg: PredictConfig) -> WindowEstimate:
-    """HRs, SNR of the spectral peak, confidence and flag of one stretch of the pulse."""
+                    cfg: PredictConfig, face_fraction: float | None = None) -> WindowEstimate:
+    """HRs, SNR of the spectral peak, confidence and flag of one stretch of the pulse (its face
+    share: `face_fraction`, else the mean of `face` over the stretch)."""
     segment = pulse_wave[start:stop]
-    face_fraction = float(face[start:stop].mean())
+    face_fraction = float(face[start:stop].mean()) if face_fraction is None else face_fraction
     hr = pulse.hr_fft(segment, fps)
     snr = pulse.snr_db(segment, fps, hr)
     confidence = confidence_of(snr, face_fraction, cfg)
@@ -343,12 +377,19 @@ def whole_video_vitals(raw_pulse: np.ndarray, face: np.ndarray, fps: float,
     return vitals.vitals(raw_pulse[face > 0], fps)
 
 
+def zero_faceless(pulse_wave: np.ndarray, face: np.ndarray) -> np.ndarray:
+    """The pulse with zeros where no clip found the region (unless none did): a faceless stretch
+    adds no power to any spectrum, so every HR is the FFT peak of this wave as written."""
+    return np.where((face > 0) | ~np.any(face > 0), pulse_wave, 0.0)
+
+
 def whole_video(pulse_wave: np.ndarray, face: np.ndarray, fps: float, cfg: PredictConfig) -> WindowEstimate:
-    """The whole video read as one window, over the frames whose clip found the region (all
-    frames when none did, so the number is still there, flagged no_face)."""
-    keep = face > 0 if np.any(face > 0) else np.ones(len(face), dtype=bool)
-    return replace(estimate_window(pulse_wave[keep], face[keep], fps, 0, int(keep.sum()), cfg),
-                   end_s=len(pulse_wave) / fps)
+    """The whole video read as one window; its face share is over the frames whose clip found the
+    region (a faceless stretch is zeros in the pulse), 0 when none did: the number is still
+    there, flagged no_face."""
+    found = face[face > 0]
+    return estimate_window(pulse_wave, face, fps, 0, len(pulse_wave), cfg,
+                           face_fraction=float(found.mean()) if found.size else 0.0)
 
 
 # ---------------------------------------------------------------- one video
@@ -370,6 +411,7 @@ def predict_video(source: Path, estimator: Estimator, cfg: PredictConfig = Predi
     """Run one video (file or frame folder) through clips → estimator → pulse → windows.
 
     `fps` is the frame rate of a folder of images (or overrides a file's time stamps)."""
+    cfg = cfg.for_method(estimator.name)
     info = probe_video(source, fps=fps)
     clip_fps = estimator.clip_config.fps or info.fps
     signals, face, first_frames, rois = [], [], [], set()
@@ -382,9 +424,9 @@ def predict_video(source: Path, estimator: Estimator, cfg: PredictConfig = Predi
     face_per_frame = join_clips(first_frames, face)
     wave = estimator.video_wave(join_clips(first_frames, signals), face_per_frame, clip_fps)
     wave = np.where(np.isfinite(wave), wave, 0.0)
-    pulse_wave = pulse.to_pulse(wave, clip_fps, diff=estimator.is_diff)
+    pulse_wave = zero_faceless(pulse.to_pulse(wave, clip_fps, diff=estimator.is_diff), face_per_frame)
     raw_pulse = vitals.pulse_domain(wave, estimator.is_diff)
-    notes = []
+    notes = [estimator.note] if estimator.note else []
     if abs(clip_fps - info.fps) > 0.01 * clip_fps:
         notes.append(f"resampled from {info.fps:.2f} to {clip_fps:g} fps (the model's rate)")
     if len(pulse_wave) < cfg.window_s * clip_fps:
@@ -397,8 +439,9 @@ def predict_video(source: Path, estimator: Estimator, cfg: PredictConfig = Predi
     windows = [window_vitals(w, raw_pulse, clip_fps)
                for w in estimate_windows(pulse_wave, face_per_frame, clip_fps, cfg)]
     return Prediction(str(source), estimator.name, clip_fps, info.fps, roi, video, windows,
-                      pulse_wave.astype(np.float32), face_per_frame, notes,
-                      whole_video_vitals(raw_pulse, face_per_frame, clip_fps, video))
+                      pulse=pulse_wave.astype(np.float32), raw_pulse=raw_pulse.astype(np.float32),
+                      face=face_per_frame, notes=notes,
+                      vitals=whole_video_vitals(raw_pulse, face_per_frame, clip_fps, video))
 
 
 # ---------------------------------------------------------------- outputs
@@ -418,7 +461,12 @@ def output_stem(source: str, taken: set[str]) -> str:
 
 
 def write_prediction(pred: Prediction, out_dir: Path, stem: str) -> dict[str, Path]:
-    """`<stem>.json` (everything), `<stem>_windows.csv`, `<stem>_waveform.csv`, `<stem>.png`."""
+    """`<stem>.json` (everything), `<stem>_windows.csv`, `<stem>_waveform.csv`, `<stem>.png`.
+
+    The waveform CSV's `pulse_bandpassed` is the wave every HR is read from (`pulse.hr_fft` of it
+    is the whole video's HR; the JSON's `waveform.values` is the same wave); `pulse_raw` is the
+    wave before detrending and band-pass, which `pulse.to_pulse` turns into it (faceless frames
+    then zeroed)."""
     from physllm.evaluation.plots import prediction_figure
 
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -439,8 +487,9 @@ def write_prediction(pred: Prediction, out_dir: Path, stem: str) -> dict[str, Pa
         writer.writerows(asdict(w) for w in pred.windows)
     with paths["waveform"].open("w", newline="") as f:
         writer = csv.writer(f)
-        writer.writerow(["time_s", "pulse", "face_fraction"])
-        writer.writerows(zip(times.round(4), pred.pulse.round(5), pred.face))
+        writer.writerow(["time_s", "pulse_bandpassed", "pulse_raw", "face_fraction"])
+        significant = lambda wave: [f"{v:.7g}" for v in wave]  # noqa: E731 (float32's precision, any scale)
+        writer.writerows(zip(times.round(4), significant(pred.pulse), significant(pred.raw_pulse), pred.face))
     centres = [(w.start_s + w.end_s) / 2 for w in pred.windows]
     prediction_figure(times, pred.pulse, pred.fps, centres,
                       [w.hr_bpm if w.reliable else np.nan for w in pred.windows],

@@ -86,7 +86,6 @@ OPTION_CASES = {
         [i.bad.malicious_pickle, "not the backbone"]),
     "checkpoint and baseline both": lambda i: (["--checkpoint", i.checkpoint, "--baseline", "pos"],
                                                ["--checkpoint", "--baseline"]),
-    "neither checkpoint nor baseline": lambda i: ([], ["--checkpoint", "--baseline"]),
     "baseline unknown": lambda i: (["--baseline", "ica"], ["ica"]),
     "device unknown": lambda i: (["--checkpoint", i.checkpoint, "--device", "tpu9"], ["tpu9"]),
 }

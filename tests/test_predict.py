@@ -21,6 +21,7 @@ from physllm.predict import BaselineEstimator, PredictConfig, make_estimator, pr
 from tests.pipeline.test_clips import skin_video
 
 runner = CliRunner()
+SHARED_WEIGHTS = Path(__file__).resolve().parents[2] / "shared" / "weights" / "rppg-toolbox"
 
 
 def write_avi(path: Path, frames, fps: float = 30.0) -> Path:
@@ -154,8 +155,25 @@ def test_cli_writes_json_csv_and_png_for_each_video(easy_video, tmp_path):
     assert set(rows[0]) >= {"start_s", "end_s", "hr_bpm", "hr_peaks_bpm", "snr_db", "confidence",
                             "reliable", "flag"}
     with (tmp_path / "vid_waveform.csv").open() as f:
-        assert next(csv.reader(f)) == ["time_s", "pulse", "face_fraction"]
+        assert next(csv.reader(f)) == ["time_s", "pulse_bandpassed", "pulse_raw", "face_fraction"]
     assert (tmp_path / "vid.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_the_waveform_written_is_the_one_the_heart_rate_is_read_from(faceless_middle, easy_video, tmp_path):
+    """Over a faceless stretch too: the FFT peak of the CSV's `pulse_bandpassed` is the reported
+    whole-video HR, and `pulse_raw` band-passed (faceless frames zeroed) gives that column."""
+    result = runner.invoke(app, ["predict", str(faceless_middle), "--baseline", "pos", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    summary = json.loads((tmp_path / "faceless.json").read_text())
+    with (tmp_path / "faceless_waveform.csv").open() as f:
+        rows = list(csv.DictReader(f))
+    wave, raw, face = (np.array([float(r[k]) for r in rows]) for k in ("pulse_bandpassed", "pulse_raw", "face_fraction"))
+    assert (face == 0).sum() >= 128 and np.all(wave[face == 0] == 0)
+    assert abs(summary["hr_bpm"] - easy_video[1]) < 2.0
+    assert pulse.hr_fft(wave, 30.0) == pytest.approx(summary["hr_bpm"], abs=1e-3)
+    assert pulse.snr_db(wave, 30.0, summary["hr_bpm"]) == pytest.approx(summary["video"]["snr_db"], abs=1e-3)
+    assert pulse.hr_fft(np.array(summary["waveform"]["values"]), 30.0) == pytest.approx(summary["hr_bpm"], abs=1e-2)
+    assert np.allclose(np.where(face > 0, pulse.to_pulse(raw, 30.0), 0.0), wave, atol=1e-5)
 
 
 def test_bad_videos_exit_2_with_a_clear_message_and_the_good_one_still_runs(easy_video, tmp_path):
@@ -175,7 +193,27 @@ def test_bad_videos_exit_2_with_a_clear_message_and_the_good_one_still_runs(easy
     assert (out / "vid.json").is_file()  # the good video of the batch still ran
 
 
-@pytest.mark.parametrize("args", [[], ["--baseline", "pos", "--checkpoint", "x"], ["--baseline", "ica"]])
+def test_no_method_named_reads_with_pos_and_says_why(easy_video, tmp_path):
+    video, true_hr = easy_video
+    result = runner.invoke(app, ["predict", str(video), "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    summary = json.loads((tmp_path / "vid.json").read_text())
+    assert summary["method"] == "pos" and abs(summary["hr_bpm"] - true_hr) < 2.0
+    text = " ".join(result.output.split())
+    assert "note: no --checkpoint, --baseline or --backbone given: read with POS" in text
+    assert any("read with POS" in note for note in summary["notes"])
+
+
+@pytest.mark.skipif(not SHARED_WEIGHTS.is_dir(), reason=f"rPPG-Toolbox's weights not at {SHARED_WEIGHTS}")
+def test_a_released_name_reads_the_video_with_that_physnet(easy_video, tmp_path, monkeypatch):
+    monkeypatch.setenv("PHYSLLM_WEIGHTS", str(SHARED_WEIGHTS))  # the cache already holds the files
+    result = runner.invoke(app, ["predict", str(easy_video[0]), "--backbone", "ubfc-rppg", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    summary = json.loads((tmp_path / "vid.json").read_text())
+    assert summary["method"] == "physnet" and np.isfinite(summary["hr_bpm"]) and len(summary["windows"]) == 11
+
+
+@pytest.mark.parametrize("args", [["--baseline", "pos", "--checkpoint", "x"], ["--baseline", "ica"]])
 def test_method_choice_errors_exit_2(easy_video, tmp_path, args):
     result = runner.invoke(app, ["predict", str(easy_video[0]), "--out", str(tmp_path), *args])
     assert result.exit_code == 2

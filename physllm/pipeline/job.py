@@ -77,7 +77,7 @@ class PrecomputeConfig:
     # Where a URL --root is copied: $PHYSLLM_STAGING or ./physllm-staging, made absolute; decoders
     # on other nodes copy their videos' files to the same path on their own disks
     staging_root: Path = field(default_factory=default_staging_root)
-    backbone: Path | None = None  # a PhysNet .pth; None trains one on the synthetic data (backbone.py)
+    backbone: Path | None = None  # a PhysNet .pth or a released name (ubfc-rppg, pure, scamps, bp4d, ma-ubfc; model/released.py); None trains one on the synthetic data (backbone.py)
     describer: str = "fast"  # "fast" (offline measurements) or "llava" (the paper's)
     describer_model: str | None = None  # LLaVA id or folder; None is the paper's llava-1.5-7b
     clips: ClipConfig = field(default_factory=ClipConfig)  # T=128, 72x72, Haar face settings
@@ -127,15 +127,19 @@ def cue_settings(cfg: PrecomputeConfig, backbone: Path, describer_provenance: di
     }
 
 
-def check_backbone_file(path: str | Path) -> Path:
-    """The backbone's path once PhysNet loads from it here, so that a bad file is refused
-    before Ray starts rather than inside every worker."""
-    if not Path(path).is_file():
-        raise PhysllmError(f"{path}: backbone checkpoint not found (expected a PhysNet .pth)")
+def check_backbone_file(spec: str | Path) -> Path:
+    """The backbone's file (a released name fetched first, `model/released.py`) once PhysNet
+    loads from it here, so that a bad file is refused before Ray starts rather than inside
+    every worker."""
     from physllm.model.physnet import load_physnet
+    from physllm.model.released import RELEASED, backbone_path
 
+    path = backbone_path(spec)
+    if not path.is_file():
+        raise PhysllmError(f"{path}: backbone checkpoint not found (expected a PhysNet .pth or a "
+                           f"released name: {', '.join(RELEASED)})")
     load_physnet(path)
-    return Path(path)
+    return path
 
 
 def resolve_backbone(cfg: PrecomputeConfig, local_root: Path) -> Path:
