@@ -180,6 +180,9 @@ class PhysNetEstimator:
         return joined
 
 
+FALLBACK_NAMES = {"physnet": "the frozen PhysNet's wave", "chroma": "the chrominance (POS) wave"}
+
+
 class PhysLLMEstimator:
     """A trained PhysLLM fed by the same frozen backbone, describer and stats cues that built
     its training shards: their settings travel in the checkpoint's training record."""
@@ -234,7 +237,12 @@ class PhysLLMEstimator:
 
         wave, backbone = joined[:, 0], joined[:, 1]
         chroma = chrominance_wave(faceless_frames_filled(joined[:, 2:], face), fps)
-        return video_gate(wave, backbone, chroma, fps, self.model.cfg.gate_tolerance_bpm)[0]
+        tolerance = self.model.cfg.gate_tolerance_bpm
+        wave, kept = video_gate(wave, backbone, chroma, fps, tolerance)
+        self.note = None if kept == "physllm" else (
+            f"the fallback read this video with {FALLBACK_NAMES[kept]}: PhysLLM's heart rate lay more than "
+            f"{tolerance:g} bpm from that of the input with the higher SNR")
+        return wave
 
 
 def training_cache(info: dict, checkpoint: Path) -> dict:
