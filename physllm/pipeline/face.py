@@ -16,6 +16,12 @@ so the 1.5x crop matches what the checkpoints saw. Frames are brightened before 
 (`detection_gain`), so a dim face is found by either detector. `detector="haar"` gives the
 toolbox's own cascade.
 
+Where MTCNN finds no face, YuNet (libfacedetection, PyPI `yuface`) is asked (`detector=
+"mtcnn+yunet"`, the default): every face MTCNN finds is kept, and on the frames of bench/detection.py
+(Fitzpatrick I-VI × bright, dim and one-sided light, two renderers, two real clips) YuNet found
+faces on frames where MTCNN found none (issue 23). CLAHE before detection (`contrast="clahe"`)
+is measured there too; it made MTCNN lose a side-lit face, so it is not the default.
+
 Boxes are tracked (pipeline.clips): a detection every `detect_every` frames, held while it moves
 less than `hold_fraction` of its width (detector jitter would otherwise step the crop's colour),
 interpolated between detections where the face really moves. A frame without a face keeps the
@@ -46,7 +52,7 @@ CONTRASTS = ("gain", "clahe")
 
 @dataclass(frozen=True)
 class FaceConfig:
-    detector: str = "mtcnn"  # see the module docstring; "haar" = rPPG-Toolbox's cascade
+    detector: str = "mtcnn+yunet"  # MTCNN, then YuNet where it finds none (module docstring); "haar" = the toolbox's
     # A detection every 15 frames (half a second) lets the track follow a walking or turning head
     # while detection stays under half of the front end's cost (~18 ms a detection on 240 px).
     detect_every: int = 15
