@@ -44,7 +44,8 @@ Box = tuple[int, int, int, int]  # x, y, w, h in full-frame pixels
 # Side of the cascade's square box per MTCNN box width and height: medians 1.33 and 1.07 over
 # 528 frames (20 rendered videos and two real webcam clips) where both detectors found the face.
 HAAR_SIDE_PER_MTCNN = (1.33, 1.07)
-# The same for YuNet (libfacedetection): medians over the rendered frames of bench/detection.py.
+# The same for YuNet (libfacedetection), read off 12 rendered frames (types I-VI x three lights)
+# where both found the face; not yet measured on real video.
 HAAR_SIDE_PER_YUNET = (1.38, 1.04)
 DETECTORS = ("mtcnn", "haar", "yunet")
 CONTRASTS = ("gain", "clahe")
