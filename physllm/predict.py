@@ -442,7 +442,8 @@ def predict_video(source: Path, estimator: Estimator, cfg: PredictConfig = Predi
                      f"{len(pulse_wave) / clip_fps:.1f} s")
     roi = rois.pop() if len(rois) == 1 else "face"
     if roi != "face":
-        notes.append("no face: the whole frame was read as skin" if roi == "none" else "read the skin region")
+        notes.append("no face: the whole frame was read as skin" if roi == "none"
+                     else "no face found: read the largest skin region")
     video = whole_video(pulse_wave, face_per_frame, clip_fps, cfg)
     windows = [window_vitals(w, raw_pulse, clip_fps)
                for w in estimate_windows(pulse_wave, face_per_frame, clip_fps, cfg)]

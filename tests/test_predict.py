@@ -18,7 +18,7 @@ from physllm.data_catalog import scan
 from physllm.data_catalog.synthetic import SynthConfig, write_synthetic_dataset
 from physllm.data_catalog.video_io import open_video
 from physllm.predict import BaselineEstimator, PredictConfig, make_estimator, predict_video
-from tests.pipeline.test_clips import skin_video
+from tests.pipeline.test_clips import skin_shape_video, skin_video
 
 runner = CliRunner()
 SHARED_WEIGHTS = Path(__file__).resolve().parents[2] / "shared" / "weights" / "rppg-toolbox"
@@ -127,6 +127,31 @@ def test_a_skin_only_crop_gets_its_heart_rate(tmp_path, roi):
     pred = predict_video(video, make_estimator(None, "pos", roi=roi))
     assert pred.roi == "none" and abs(pred.hr_bpm - 72.0) < 1.0
     assert any("whole frame was read as skin" in note for note in pred.notes)
+
+
+@pytest.mark.parametrize("renderer, tone", [("synthetic", "V"), ("synthetic", "VI"), ("synthetic2", "VI")])
+def test_the_darkest_skin_types_get_a_sane_heart_rate(tmp_path, renderer, tone):
+    from physllm.data_catalog import synthetic, synthetic2
+    from physllm.data_catalog.synthetic_face import Scenario
+
+    folder = tmp_path / tone
+    if renderer == "synthetic":
+        cfg = SynthConfig(seconds=10.0, width=160, height=120, seed=3)
+        synthetic.render_subject(folder, cfg, 0, Scenario(tone, "bright", "still", "low", "high"))
+    else:
+        cfg = synthetic2.Synth2Config(seconds=10.0, seed=3)
+        synthetic2.render_subject(folder, cfg, 0, synthetic2.Conditions(tone, "none", "auto", "fixed", "still"))
+    truth = np.array((folder / "ground_truth.txt").read_text().splitlines()[0].split(), dtype=float)
+    pred = predict_video(folder / "vid.avi", BaselineEstimator("pos"))
+    assert pred.roi in ("face", "skin")
+    assert abs(pred.hr_bpm - pulse.hr_fft(pulse.to_pulse(truth, 30.0), 30.0)) < 5.0
+
+
+def test_a_face_the_detector_misses_is_read_from_its_skin_and_says_so(tmp_path):
+    video = write_avi(tmp_path / "unseen.avi", skin_shape_video(seconds=12.0, bpm=72.0))
+    pred = predict_video(video, BaselineEstimator("pos"))
+    assert pred.roi == "skin" and abs(pred.hr_bpm - 72.0) < 2.0
+    assert "no face found: read the largest skin region" in pred.notes
 
 
 def test_windows_over_a_faceless_stretch_are_flagged_and_keep_their_number(faceless_middle):

@@ -127,7 +127,7 @@ def render_subject(folder: Path, cfg: SynthConfig, index: int, scenario: Scenari
     trace = synthesize_ppg(params, cfg.seconds, cfg.fps, rng)
     bvp = normalized_pulse(trace.ppg)
     amplitude = rng.uniform(*PULSE_AMPLITUDE_RANGE) * TONE_PULSE_GAIN[scenario.skin_tone]
-    layers = build_face(rng, cfg.height, cfg.width, scenario.skin_tone, amplitude)
+    layers = build_face(rng, cfg.height, cfg.width, scenario.skin_tone, amplitude, scenario.light == "side")
     motion = motion_path(scenario.motion, trace.times_s, bvp, rng, cfg.height / 240.0)
     light = light_curve(scenario.light, trace.times_s, rng)
     frames = render_frames(layers, motion, light, bvp, NOISE_SIGMA[scenario.noise], rng)

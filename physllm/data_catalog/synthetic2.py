@@ -43,12 +43,18 @@ from physllm.progress import progress_bar
 DATASET = "synthetic2"
 # Melanin volume fraction of the epidermis, light to dark (Jacques 2013: 1–3% light, 18–43% dark; the darkest here is what the Haar detector still finds).
 MELANIN = {"light": 0.03, "medium": 0.12, "brown": 0.25, "dark": 0.32}
+# Every Fitzpatrick type on its own (bench/detection.py renders each), over Jacques' ranges up to
+# his darkest epidermis (43%). A condition may name any key of MELANIN_ANY; the default plan cycles MELANIN.
+MELANIN_ANY = MELANIN | {"I": 0.02, "II": 0.05, "III": 0.1, "IV": 0.16, "V": 0.26, "VI": 0.4}
 # Relative absorption per camera channel (R, G, B): melanin falls with wavelength; oxy-
 # haemoglobin peaks in the green (~540–577 nm) and is low in the red (Jacques 2013, Fig. 5, 11).
 MU_MELANIN = np.array([1.0, 1.6, 2.6], dtype=np.float32)
 MU_BLOOD = np.array([0.15, 1.0, 0.8], dtype=np.float32)
 BLOOD_FRACTION = 0.3  # dermal blood in absorption units at rest (sets the skin's redness)
 KEY_LIGHT = 2.2  # a lamp on the face: brighter than the room (a dimmer face defeats the Haar detector)
+# The lamp on the face per `Conditions.light`: (level, sideways slant of the shading, its floor).
+# "bright" is the default plan's lamp; "dim" a face at a third of it; "side" the lamp to one side, the far cheek dark.
+KEY_LIGHTS = {"bright": (KEY_LIGHT, 0.25, 0.3), "dim": (0.75, 0.25, 0.3), "side": (KEY_LIGHT, 0.7, 0.05)}
 PULSE_DEPTH_RANGE = (0.03, 0.08)  # relative change of dermal blood volume per beat
 MAINS_HZ = (100.0, 120.0)  # lamp flicker at twice the mains frequency (50 / 60 Hz grids)
 ALIAS_BAND_HZ = (0.9, 2.3)  # where the frame clock folds the flicker: inside the pulse band
@@ -77,6 +83,7 @@ class Conditions:
     exposure: str  # "auto" (smooth loop) | "steps" (hunting in 1/3-EV steps)
     white_balance: str  # "fixed" | "hunting"
     motion: str  # "still" | "sway"
+    light: str = "bright"  # a key of KEY_LIGHTS
 
     def labels(self) -> dict[str, str]:
         return dataclasses.asdict(self)
@@ -151,7 +158,7 @@ def draw_room(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
     return room
 
 
-def draw_person(rng: np.random.Generator, h: int, w: int, melanin: float
+def draw_person(rng: np.random.Generator, h: int, w: int, melanin: float, light: str = "bright"
                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(colour (H, W, 3), alpha (H, W), pulse weight (H, W)) of a head and shoulders."""
     colour = np.zeros((h, w, 3), np.float32)
@@ -168,11 +175,12 @@ def draw_person(rng: np.random.Generator, h: int, w: int, melanin: float
         cv2.ellipse(target, (int(cx), int(cy)), (int(ax), int(ay)), 0, 0, 360, value, -1)
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
     nx, ny = (xx - cx) / ax, (yy - cy) / ay
-    lit = np.clip(0.55 + 0.45 * np.sqrt(np.clip(1 - nx**2 - ny**2, 0, 1)) - 0.25 * nx * rng.choice([-1, 1]), 0.3, 1)
+    level, slant, floor = KEY_LIGHTS[light]
+    lit = np.clip(0.55 + 0.45 * np.sqrt(np.clip(1 - nx**2 - ny**2, 0, 1)) - slant * nx * rng.choice([-1, 1]), floor, 1)
     eye_y, eye_dx = cy - 0.1 * ay, 0.4 * ax
     sockets = sum(np.exp(-0.5 * (((xx - cx - side * eye_dx) / (0.3 * ax)) ** 2 + ((yy - eye_y) / (0.15 * ay)) ** 2))
                   for side in (-1, 1))
-    lit = KEY_LIGHT * lit * (1 - 0.6 * sockets) * (1 + 0.12 * np.exp(-0.5 * (((xx - cx) / (0.07 * ax)) ** 2 + ((yy - cy - 0.1 * ay) / (0.2 * ay)) ** 2)))
+    lit = level * lit * (1 - 0.6 * sockets) * (1 + 0.12 * np.exp(-0.5 * (((xx - cx) / (0.07 * ax)) ** 2 + ((yy - cy - 0.1 * ay) / (0.2 * ay)) ** 2)))
     colour *= np.where(skin_mask[..., None] > 0, lit[..., None], 1)
     hair = tuple((rng.uniform(0.01, 0.12) * np.array([1.0, 0.8, 0.6])).tolist())
     cv2.ellipse(colour, (int(cx), int(cy - 0.35 * ay)), (int(1.05 * ax), int(0.7 * ay)), 0, 180, 360, hair, -1)
@@ -243,8 +251,8 @@ def render(cfg: Synth2Config, conditions: Conditions, trace: PPGTrace, rng: np.r
     """RGB uint8 frames of one subject."""
     h, w, n = cfg.height, cfg.width, len(trace.ppg)
     room = draw_room(rng, h, w)
-    melanin = MELANIN[conditions.skin_tone] * rng.uniform(0.85, 1.15)
-    colour, alpha, weight = draw_person(rng, h, w, melanin)
+    melanin = MELANIN_ANY[conditions.skin_tone] * rng.uniform(0.85, 1.15)
+    colour, alpha, weight = draw_person(rng, h, w, melanin, conditions.light)
     bvp = (trace.ppg - trace.ppg.mean()) / max(np.ptp(trace.ppg), 1e-9)
     depth = rng.uniform(*PULSE_DEPTH_RANGE)
     # d(reflectance)/d(blood) = −μ_blood · reflectance: more blood darkens, most in the green

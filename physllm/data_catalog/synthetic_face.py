@@ -33,11 +33,14 @@ import numpy as np
 # Skin colours (sRGB under a white light), one per Fitzpatrick group MMPD labels, chosen by eye
 # along the Monk Skin Tone scale; the gain is the relative pulsatile amplitude (Nowara et al. 2020).
 SKIN_TONES = {"I-II": (236, 192, 165), "III-IV": (200, 146, 108), "V": (146, 98, 68), "VI": (92, 62, 46)}
-TONE_PULSE_GAIN = {"I-II": 1.0, "III-IV": 0.9, "V": 0.75, "VI": 0.6}
+# Every Fitzpatrick type on its own (bench/detection.py renders each): I-IV split along the same
+# scale, V and VI as above. A scenario may name any key of TONE_RGB; the default plan cycles SKIN_TONES.
+TONE_RGB = SKIN_TONES | {"I": (246, 214, 192), "II": (228, 180, 150), "III": (212, 160, 122), "IV": (178, 126, 90)}
+TONE_PULSE_GAIN = {"I-II": 1.0, "III-IV": 0.9, "V": 0.75, "VI": 0.6, "I": 1.0, "II": 1.0, "III": 0.9, "IV": 0.85}
 PULSE_SIGNATURE_RGB = np.array([0.33, 0.77, 0.53], dtype=np.float32)  # de Haan & van Leest 2014
 PULSE_AMPLITUDE_RANGE = (0.008, 0.016)  # a: ~1% of the diffuse intensity, peak to peak
 
-LIGHTS = ("bright", "dim", "flicker", "step")
+LIGHTS = ("bright", "dim", "flicker", "step", "side")  # "side": one lamp at the side, the far cheek in shadow
 MOTIONS = ("still", "rotation", "translation", "talking", "walking")
 NOISE_SIGMA = {"low": 1.0, "high": 6.0}  # sensor noise, 8-bit levels (a webcam in good / poor light)
 JPEG_QUALITY = {"high": 95, "low": 25}  # MJPG quality: near-lossless / heavy (McDuff et al. 2017)
@@ -170,15 +173,20 @@ def draw_geometry(rng: np.random.Generator, height: int, width: int) -> HeadGeom
                         ax=rng.uniform(42, 48) * u, ay=rng.uniform(56, 62) * u, u=u)
 
 
-def shade_head(head: HeadGeometry, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+SIDE_LIGHT = (1.6, 0.12)  # one-sided light: the lamp's sideways slant and the ambient left in the shadow
+
+
+def shade_head(head: HeadGeometry, rng: np.random.Generator, side_lit: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Lambertian shading of an ellipsoid lit from above and to one side, with shadowed eye
-    sockets, nose side and upper lip and a lit nose bridge. Returns (shade, lambert)."""
-    light = np.array([rng.uniform(-0.5, 0.5), -0.35, 1.0], dtype=np.float32)
+    sockets, nose side and upper lip and a lit nose bridge. Returns (shade, lambert).
+    `side_lit`: a lamp well to one side and little ambient light, the far half of the face dark."""
+    slant, ambient = SIDE_LIGHT if side_lit else (rng.uniform(-0.5, 0.5), 0.35)
+    light = np.array([slant * rng.choice([-1, 1]) if side_lit else slant, -0.35, 1.0], dtype=np.float32)
     light /= np.linalg.norm(light)
     fx, fy = head.fx, head.fy
     nz = np.sqrt(np.clip(1 - fx**2 - fy**2, 0, 1))
     lambert = np.clip(fx * light[0] + fy * light[1] + nz * light[2], 0, 1)
-    shade = 0.35 + 0.65 * lambert
+    shade = ambient + (1 - ambient) * lambert
     for side in (-1, 1):
         shade *= 1 - 0.45 * head.blob(side * EYE_DX, EYE_DY, 0.25, 0.13)
     shade *= 1 + 0.1 * head.blob(0, 0.05, 0.06, 0.25)
@@ -226,14 +234,14 @@ def pulse_weight(head: HeadGeometry, cheeks: np.ndarray, skin: np.ndarray, face:
 
 
 def build_face(rng: np.random.Generator, height: int, width: int, skin_tone: str,
-               pulse_amplitude: float) -> FaceLayers:
+               pulse_amplitude: float, side_lit: bool = False) -> FaceLayers:
     """Head (ellipsoid shading, fixed skin texture), eyes, brows, nose, mouth, ears, hair, neck
     and shoulders, proportioned so that OpenCV's Haar frontal-face cascade finds the face."""
     head = draw_geometry(rng, height, width)
-    shade, lambert = shade_head(head, rng)
+    shade, lambert = shade_head(head, rng, side_lit)
     pores = 0.015 * smooth_noise(rng, (height, width), 0.7)
     texture = 1 + 0.04 * smooth_noise(rng, (height, width), 6 * head.u) + pores
-    skin_rgb = np.array(SKIN_TONES[skin_tone], dtype=np.float32) * rng.uniform(0.95, 1.05, size=3)
+    skin_rgb = np.array(TONE_RGB[skin_tone], dtype=np.float32) * rng.uniform(0.95, 1.05, size=3)
     cheeks = head.blob(-0.45, 0.22, 0.2, 0.15) + head.blob(0.45, 0.22, 0.2, 0.15)
     flushed = skin_rgb * np.array([1.04, 0.94, 0.94], dtype=np.float32)
     skin_colour = skin_rgb + cheeks[..., None] * (flushed - skin_rgb)
@@ -288,7 +296,7 @@ def light_curve(light: str, times: np.ndarray, rng: np.random.Generator) -> np.n
     """Scene exposure per frame (1 = bright). Flicker: a lamp's PWM or mains ripple beating
     with the frame rate aliases into 0.8–2.4 Hz, inside the pulse band. Step: the light is
     switched up or down a few times, with an auto-exposure transient of ~0.3 s."""
-    if light == "bright":
+    if light in ("bright", "side"):  # a side light changes the shading (build_face), not the exposure
         return np.ones_like(times)
     if light == "dim":
         return np.full_like(times, DIM_LEVEL)

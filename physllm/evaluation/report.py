@@ -6,7 +6,8 @@ integrate DiffNormalized outputs, detrend, band-pass (`physllm.pulse.to_pulse`);
 periodogram peak (FFT) and from peak detection; the ground-truth HR the same way from the label
 PPG; SNR of the method's pulse around the ground-truth HR (its fundamental and 2nd harmonic).
 Metrics over videos (`metrics.hr_metrics`) per method, for all videos, per dataset and per
-scenario label found in the videos' metadata (skin tone, light, motion, …).
+scenario label found in the videos' metadata (skin tone, light, motion, …), and per region read
+(`roi`: face, skin where no face was found, none for a skin crop).
 Vitals beyond HR (`physllm.vitals`: SDNN, RMSSD, pNN50, breathing rate) are read the same way
 from each method's wave and from the label PPG; their errors are taken over the windows where
 both were read, and how many each refused is counted.
@@ -338,7 +339,7 @@ def join_clips(first_frames, waves, keep_tail: bool = True) -> np.ndarray:
     return np.concatenate(pieces, axis=0)
 
 
-SHARD_COLUMNS = ["first_frame", "fps", "ppg", "backbone_wave", "rgb_mean"]  # not the features
+SHARD_COLUMNS = ["first_frame", "fps", "ppg", "backbone_wave", "rgb_mean", "roi"]  # not the features
 
 
 def signals_from_shards(shard_set, video_ids: Iterable[str] | None = None,
@@ -373,5 +374,6 @@ def signals_from_shards(shard_set, video_ids: Iterable[str] | None = None,
         if ref.video_id in predictions:
             methods["physllm"] = np.asarray(predictions[ref.video_id])
             diff.add("physllm")
-        out.append(VideoSignals(ref.video_id, ref.dataset, fps, ref.metadata, truth, methods, diff, rgb))
+        metadata = ref.metadata | {"roi": table.column("roi")[0].as_py()}  # a label like skin tone, broken down alike
+        out.append(VideoSignals(ref.video_id, ref.dataset, fps, metadata, truth, methods, diff, rgb))
     return out

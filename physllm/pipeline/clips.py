@@ -26,7 +26,7 @@ from physllm.errors import PhysllmError, VideoError
 from physllm.pipeline.face import (Box, FaceConfig, crop, crop_and_resize, crop_box, detect_face,
                                    inner_face, interpolate_boxes, steady_box)
 from physllm.pipeline.resample import resample, resampled_count, with_times
-from physllm.pipeline.roi import MOSTLY_SKIN, ROI_MODES, clip_skin_means, skin_box, skin_fraction
+from physllm.pipeline.roi import ROI_MODES, clip_skin_means, mostly_skin, skin_box
 
 
 SKIN_GRID = 32  # the skin region is averaged on a 32x32 grid: ~1000 samples, mask fixed per clip
@@ -62,7 +62,7 @@ class Clip:
     keyframe_index: int  # absolute frame index of the keyframe
     frame_size: tuple[int, int]  # (H, W) of the source frames
     rgb_mean: np.ndarray  # float32 (T, 3) mean RGB of each frame's skin (input of GREEN/CHROM/POS)
-    roi: str = "face"  # the region mode the video was read with ("face", "skin" or "none")
+    roi: str = "face"  # the region read: "face", "skin" (no face found: the largest skin region) or "none"
 
 
 @dataclass
@@ -70,6 +70,7 @@ class _Track:
     """What a video's clips carry from one to the next."""
 
     roi: str  # resolved mode; "auto" until the first clip decides
+    asked: str  # the mode asked for (ClipConfig.roi), which words the error of a video never read
     face: Box | None = None  # latest good region box (face or skin box)
     found_any: bool = False
 
@@ -88,10 +89,10 @@ def iter_clips(timed_frames: Iterable[tuple[float, np.ndarray]], ppg: np.ndarray
 
     `ppg`, where given, holds one ground-truth sample per source frame; a ppg shorter than the
     frames raises DatasetError. A video shorter than one clip raises VideoError; so does one in
-    which no detection ever found a face (roi face, or auto without a face or mostly skin).
+    which no detection ever found its region (roi face: a face; skin: a skin region; auto: either).
     """
     T = cfg.clip_frames
-    track = _Track(cfg.roi)
+    track = _Track(cfg.roi, cfg.roi)
     buffer: list[np.ndarray] = []
     labels: list[float | None] = []
     previous: tuple[list[np.ndarray], list] | None = None  # last whole clip's frames, for the tail
@@ -110,20 +111,26 @@ def iter_clips(timed_frames: Iterable[tuple[float, np.ndarray]], ppg: np.ndarray
         frames = previous[0][len(buffer):] + buffer
         tail_labels = previous[1][len(buffer):] + labels
         yield _make_clip(frames, tail_labels, count - T, clip_index, cfg, video_id, track)
-    if not track.found_any and track.roi in ("face", "skin"):
-        what = "no face" if track.roi == "face" else "no skin region"
-        raise VideoError(f"{video_id}: {what} found in any detection ({cfg.face.detector}, every "
-                         f"{cfg.face.detect_every} frames); for a video that shows only skin pass --roi none")
+    if not track.found_any and track.roi != "none":
+        raise VideoError(_not_found(video_id, track.asked, cfg))
+
+
+def _not_found(video_id: str, asked: str, cfg: ClipConfig) -> str:
+    where = f"in any detection ({cfg.face.detector}, every {cfg.face.detect_every} frames)"
+    if asked == "face":
+        return f"{video_id}: no face found {where}; for a video that shows only skin pass --roi none"
+    if asked == "skin":
+        return f"{video_id}: no skin region found {where}; for a video that shows only skin pass --roi none"
+    return f"{video_id}: no face found {where}, and no skin-coloured region either"
 
 
 def _resolve_roi(frames: list[np.ndarray], cfg: ClipConfig) -> str:
-    """`auto`: a face if one of the first clip's detections finds it, else `none` if mostly skin."""
+    """`auto`: a face if one of the first clip's detections finds it, else `none` if the frame is
+    mostly skin, else `skin` (the largest skin region, tracked as a face is)."""
     for frame in frames[::cfg.face.detect_every]:
         if detect_face(frame, cfg.face) is not None:
             return "face"
-    if skin_fraction(frames[len(frames) // 2]) >= MOSTLY_SKIN:
-        return "none"
-    return "face"
+    return "none" if mostly_skin(frames[len(frames) // 2]) else "skin"
 
 
 def _region_boxes(frames: list[np.ndarray], first: int, cfg: ClipConfig, track: _Track
@@ -175,7 +182,6 @@ def _make_clip(frames: list[np.ndarray], labels: list, first: int, clip_index: i
                video_id: str, track: _Track) -> Clip:
     if track.roi == "auto":
         track.roi = _resolve_roi(frames, cfg)
-        track.found_any |= track.roi == "none"
     region, crops, found = _region_boxes(frames, first, cfg, track)
     middle = len(frames) // 2
     return Clip(

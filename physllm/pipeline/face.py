@@ -16,6 +16,12 @@ so the 1.5x crop matches what the checkpoints saw. Frames are brightened before 
 (`detection_gain`), so a dim face is found by either detector. `detector="haar"` gives the
 toolbox's own cascade.
 
+Where MTCNN finds no face, YuNet (libfacedetection, PyPI `yuface`) is asked (`detector=
+"mtcnn+yunet"`, the default): every face MTCNN finds is kept, and on the frames of bench/detection.py
+(Fitzpatrick I-VI × bright, dim and one-sided light, two renderers, two real clips) YuNet found
+faces on frames where MTCNN found none (issue 23). CLAHE before detection (`contrast="clahe"`)
+is measured there too; it made MTCNN lose a side-lit face, so it is not the default.
+
 Boxes are tracked (pipeline.clips): a detection every `detect_every` frames, held while it moves
 less than `hold_fraction` of its width (detector jitter would otherwise step the crop's colour),
 interpolated between detections where the face really moves. A frame without a face keeps the
@@ -38,12 +44,16 @@ Box = tuple[int, int, int, int]  # x, y, w, h in full-frame pixels
 # Side of the cascade's square box per MTCNN box width and height: medians 1.33 and 1.07 over
 # 528 frames (20 rendered videos and two real webcam clips) where both detectors found the face.
 HAAR_SIDE_PER_MTCNN = (1.33, 1.07)
-DETECTORS = ("mtcnn", "haar")
+# The same for YuNet (libfacedetection), read off 12 rendered frames (types I-VI x three lights)
+# where both found the face; not yet measured on real video.
+HAAR_SIDE_PER_YUNET = (1.38, 1.04)
+DETECTORS = ("mtcnn", "haar", "yunet")
+CONTRASTS = ("gain", "clahe")
 
 
 @dataclass(frozen=True)
 class FaceConfig:
-    detector: str = "mtcnn"  # see the module docstring; "haar" = rPPG-Toolbox's cascade
+    detector: str = "mtcnn+yunet"  # MTCNN, then YuNet where it finds none (module docstring); "haar" = the toolbox's
     # A detection every 15 frames (half a second) lets the track follow a walking or turning head
     # while detection stays under half of the front end's cost (~18 ms a detection on 240 px).
     detect_every: int = 15
@@ -59,13 +69,21 @@ class FaceConfig:
     # box holds. A 1-2 px step of the crop changes its mean colour, which every method reads as a
     # broadband spike.
     hold_fraction: float = 0.05
+    # Before detection: "gain" scales the frame so its highlights read 220 (`detection_gain`);
+    # "clahe" also equalises the luminance locally (`local_contrast`), for a dark face before a bright wall.
+    contrast: str = "gain"
     # valid values: a setting outside them is refused with its range (physllm/config.py)
     RANGES = {"detect_every": ">= 1", "box_scale": "> 0", "min_neighbors": ">= 0", "detect_width": ">= 24",
               "hold_fraction": ">= 0", "min_confidence": "[0, 1]"}
 
     def __post_init__(self):
-        if self.detector not in DETECTORS:
-            raise PhysllmError(f"unknown face detector {self.detector!r}; expected one of {', '.join(DETECTORS)}")
+        for name in self.detector.split("+"):
+            if name not in DETECTORS:
+                raise PhysllmError(f"unknown face detector {name!r} in {self.detector!r}; expected one of "
+                                   f"{', '.join(DETECTORS)}, or several joined by '+' (each tried where the "
+                                   f"one before finds no face)")
+        if self.contrast not in CONTRASTS:
+            raise PhysllmError(f"unknown contrast {self.contrast!r}; expected one of {', '.join(CONTRASTS)}")
 
 
 @lru_cache(maxsize=None)
@@ -99,27 +117,55 @@ def _haar_faces(small: np.ndarray, cfg: FaceConfig) -> list[tuple[float, float, 
     return [tuple(map(float, f)) for f in _cascade().detectMultiScale(gray, minNeighbors=cfg.min_neighbors)]
 
 
+def _as_haar(box, side_per) -> tuple[float, float, float, float]:
+    """A detector's (x, y, w, h) as the cascade's square of side `side_per` · (w, h), same centre."""
+    x, y, w, h = map(float, box)
+    side = 0.5 * (side_per[0] * w + side_per[1] * h)
+    return x + w / 2 - side / 2, y + h / 2 - side / 2, side, side
+
+
 def _mtcnn_faces(small: np.ndarray, cfg: FaceConfig) -> list[tuple[float, float, float, float]]:
     """MTCNN boxes converted to the cascade's square geometry (module docstring)."""
-    faces = []
-    for found in _mtcnn().detect_faces(small):
-        if found["confidence"] < cfg.min_confidence:
-            continue
-        x, y, w, h = map(float, found["box"])
-        side = 0.5 * (HAAR_SIDE_PER_MTCNN[0] * w + HAAR_SIDE_PER_MTCNN[1] * h)
-        faces.append((x + w / 2 - side / 2, y + h / 2 - side / 2, side, side))
-    return faces
+    return [_as_haar(found["box"], HAAR_SIDE_PER_MTCNN) for found in _mtcnn().detect_faces(small)
+            if found["confidence"] >= cfg.min_confidence]
+
+
+def _yunet_faces(small: np.ndarray, cfg: FaceConfig) -> list[tuple[float, float, float, float]]:
+    """YuNet (Wu et al. 2023, "YuNet: a tiny millisecond-level face detector", Machine Intelligence
+    Research 20), as libfacedetection's C++ build with its weights compiled in, shipped by the PyPI
+    package `yuface` (BSD-3): nothing downloaded. Its face score (0-100) must reach 50, its default."""
+    from yuface import detect
+
+    _, boxes, _ = detect(np.ascontiguousarray(small[..., ::-1]), conf=0.5)  # it takes BGR
+    return [_as_haar(box, HAAR_SIDE_PER_YUNET) for box in boxes]
+
+
+FINDERS = {"mtcnn": _mtcnn_faces, "haar": _haar_faces, "yunet": _yunet_faces}
+
+
+def local_contrast(image: np.ndarray) -> np.ndarray:
+    """CLAHE (Zuiderveld 1994) on the luminance only: a dark face before a bright background gets
+    its own contrast back, its colour untouched."""
+    lab = cv2.cvtColor(image, cv2.COLOR_RGB2LAB)
+    lab[..., 0] = cv2.createCLAHE(clipLimit=2.0, tileGridSize=(4, 4)).apply(np.ascontiguousarray(lab[..., 0]))
+    return cv2.cvtColor(lab, cv2.COLOR_LAB2RGB)
 
 
 def detect_face(frame: np.ndarray, cfg: FaceConfig) -> Box | None:
-    """The widest face in an RGB frame, in the cascade's geometry, not enlarged; None if none."""
+    """The widest face in an RGB frame, in the cascade's geometry, not enlarged; None if none.
+    With detectors joined by '+', each is tried only where the ones before found no face."""
     height, width = frame.shape[:2]
     scale = min(1.0, cfg.detect_width / width)
     small = frame if scale == 1.0 else cv2.resize(
         frame, (round(width * scale), round(height * scale)), interpolation=cv2.INTER_AREA)
     small = detection_gain(small)
-    find = _mtcnn_faces if cfg.detector == "mtcnn" else _haar_faces
-    faces = find(small, cfg)
+    if cfg.contrast == "clahe":
+        small = local_contrast(small)
+    faces = []
+    for name in cfg.detector.split("+"):
+        faces = FINDERS[name](small, cfg)
+        if faces:
+            break
     if not faces:
         return None
     x, y, w, h = (v / scale for v in max(faces, key=lambda f: f[2]))  # the widest, as the toolbox

@@ -210,7 +210,7 @@ def cue_rows(clips: list[Clip], runner, describer, fps: float) -> list[dict]:
     for i, clip in enumerate(clips):
         row = {"clip_index": clip.clip_index, "first_frame": clip.first_frame, "num_frames": len(clip.frames),
                "ppg": clip.ppg, "backbone_wave": out.wave[i], "rgb_mean": clip.rgb_mean,
-               "face_fraction": clip.face_fraction, "keyframe_index": clip.keyframe_index,
+               "face_fraction": clip.face_fraction, "roi": clip.roi, "keyframe_index": clip.keyframe_index,
                "description": descriptions[i]}
         row.update({f"feat_s{s + 1}": feature[i] for s, feature in enumerate(out.features)})
         row.update(stats[i].as_columns(render_stats_text(stats[i])))

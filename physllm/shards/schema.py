@@ -14,7 +14,7 @@ import numpy as np
 import pyarrow as pa
 
 # Bump when a column is added, removed or changes meaning: readers refuse other versions.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: the `roi` column
 NUM_LAGS = 5  # Time-LLM's prompt gives the top 5 autocorrelation lags
 
 STRING_COLUMNS = ("dataset", "subject", "session", "video_id")
@@ -47,6 +47,7 @@ def shard_schema(clip_frames: int, feature_shapes: Sequence[tuple[int, int]]) ->
     fields += [
         pa.field("rgb_mean", tensor_type([t, 3]), nullable=False),
         pa.field("face_fraction", pa.float32(), nullable=False),
+        pa.field("roi", pa.string(), nullable=False),  # region read: "face", "skin" (no face found) or "none"
         pa.field("keyframe_index", pa.int32(), nullable=False),
         pa.field("description", pa.string(), nullable=False),
         pa.field("stats_min", pa.float32(), nullable=False),

@@ -100,7 +100,8 @@ def evaluate_predictions(shard_set: ShardSet, video_ids: Sequence[str], predicti
     signals = signals_from_shards(shard_set, list(video_ids), predictions.joined(not toolbox),
                                   list(baselines), keep_tail=not toolbox)
     gate_videos(signals, gate_tolerance_bpm)
-    labels = scenario_labels(sorted({c.dataset for c in shard_set.caches}))
+    # the datasets' own labels, the region each video was read from, and the fallback's choice
+    labels = scenario_labels(sorted({c.dataset for c in shard_set.caches})) + ["roi"]
     labels += ["gate"] if gate_tolerance_bpm is not None else []
     return evaluate_videos(signals, window_seconds, scenarios=labels, toolbox=toolbox), signals
 

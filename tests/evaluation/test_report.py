@@ -136,7 +136,7 @@ def test_an_overlapping_last_clip_adds_only_the_frames_past_the_previous_one():
     np.testing.assert_array_equal(join_clips([0, 4, 6], clips, keep_tail=False), [0] * 4 + [1] * 4)
 
 
-def clip_rows(video_id, truth, rgb, clip=128, drop=None):
+def clip_rows(video_id, truth, rgb, clip=128, drop=None, roi="face"):
     """Shard rows of one video, clips of 128 frames, stored out of frame order."""
     rows = []
     for k, start in enumerate(range(0, len(truth) - clip + 1, clip)):
@@ -148,7 +148,7 @@ def clip_rows(video_id, truth, rgb, clip=128, drop=None):
             "clip_index": k, "first_frame": start, "num_frames": clip, "fps": FPS,
             "ppg": truth[span], "hr": None,
             "backbone_wave": pulse.diff_normalize_label(truth[span]),
-            "feat_s1": np.zeros((64, 4)), "rgb_mean": rgb[span], "face_fraction": 1.0,
+            "feat_s1": np.zeros((64, 4)), "rgb_mean": rgb[span], "face_fraction": 1.0, "roi": roi,
             "keyframe_index": start, "description": "", "stats_min": 0.0, "stats_max": 0.0,
             "stats_median": 0.0, "stats_trend": 0.0, "stats_lags": np.zeros(5, np.int32),
             "stats_text": "", "metadata": json.dumps({"light": "dim"})})
@@ -168,13 +168,25 @@ def test_signals_from_shards(tmp_path):
     shards = write_cache(tmp_path, clip_rows("synthetic/s0/0", truth, rgb))
     prediction = pulse.diff_normalize_label(truth)
     (video,) = signals_from_shards(shards, predictions={"synthetic/s0/0": prediction})
-    assert video.fps == FPS and video.metadata == {"light": "dim"} and video.dataset == "synthetic"
+    assert video.fps == FPS and video.metadata == {"light": "dim", "roi": "face"} and video.dataset == "synthetic"
     np.testing.assert_allclose(video.truth_ppg, truth, rtol=1e-6, atol=1e-6)
     assert set(video.methods) == {"physllm", "physnet", "green", "chrom", "pos"}
     assert video.diff_methods == {"physllm", "physnet"}
     report = evaluate_videos([video])
     for m in report.select("fft"):
         assert m["mae"] < 2, m["method"]
+
+
+def test_the_report_breaks_results_down_by_the_region_each_video_was_read_from(tmp_path):
+    truth = wave(75.0, seconds=256 / FPS)
+    rgb = np.array([180.0, 120.0, 90.0]) * (1 + 0.003 * truth[:, None] * [0.33, 0.77, 0.53])
+    write_cache(tmp_path, clip_rows("synthetic/s0/0", truth, rgb))
+    shards = write_cache(tmp_path, clip_rows("synthetic/s1/0", truth, rgb, roi="skin"))
+    videos = signals_from_shards(shards)
+    assert sorted(v.metadata["roi"] for v in videos) == ["face", "skin"]
+    report = evaluate_videos(videos)
+    assert "roi" in report.scenario_keys
+    assert {(m["level"], m["n"]) for m in report.select("fft", "roi") if m["method"] == "pos"} == {("face", 1), ("skin", 1)}
 
 
 def test_signals_from_shards_reports_a_missing_clip(tmp_path):

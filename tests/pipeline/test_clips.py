@@ -1,5 +1,6 @@
 """Streaming clips (pipeline/clips.py): resampling, regions of interest, the overlapping tail."""
 
+import cv2
 import numpy as np
 import pytest
 
@@ -120,3 +121,46 @@ def test_unknown_roi_is_refused():
 
     with pytest.raises(PhysllmError, match="unknown region of interest 'cheeks'"):
         ClipConfig(roi="cheeks")
+
+
+def skin_shape_video(seconds=6.0, fps=30.0, bpm=72.0, size=(120, 160)):
+    """A face the detector cannot see: a featureless ellipse of type-V skin (Chai & Ngan's skin)
+    on a grey wall, its colour pulsing at `bpm` with the blood-volume signature, plus sensor noise."""
+    t = np.arange(int(seconds * fps)) / fps
+    rng = np.random.default_rng(1)
+    height, width = size
+    shape = np.zeros(size, np.uint8)
+    cv2.ellipse(shape, (width // 2, height // 2), (width // 6, height // 3), 0, 0, 360, 1, -1)
+    skin = np.array([146.0, 98.0, 68.0])  # synthetic_face SKIN_TONES["V"]
+    frames = []
+    for p in np.sin(2 * np.pi * bpm / 60 * t):
+        frame = np.full((height, width, 3), 90.0)
+        frame[shape > 0] = skin * (1 - 0.01 * p * np.array([0.33, 0.77, 0.53]))
+        frames.append(np.clip(frame + rng.normal(0, 1, frame.shape), 0, 255).astype(np.uint8))
+    return frames
+
+
+def test_auto_reads_the_skin_region_of_a_face_the_detector_misses():
+    frames = skin_shape_video()
+    clips = list(iter_clips(with_times(frames, 30.0), None, ClipConfig(), "unseen"))
+    assert [c.roi for c in clips] == ["skin", "skin"] and clips[0].face_fraction == 1.0
+    x, y, w, h = clips[0].boxes[0]  # the ellipse's box (centre 80, 60; half axes 26, 40), not the frame
+    assert abs(x + w / 2 - 80) <= 2 and abs(y + h / 2 - 60) <= 2 and w < 60 and h < 90
+
+
+def pale_forehead_video(seconds=10.0, fps=15.0, bpm=66.0):
+    """A real-format forehead crop, 200x200 at 15 fps: pale skin under a cool white balance
+    (YCrCb ~ 175, 139, 130; measured: 170, 139, 128 on vitallens' sample_video_1, which Chai & Ngan's Cb <= 127
+    rejects), with texture and a pulse."""
+    t = np.arange(int(seconds * fps)) / fps
+    rng = np.random.default_rng(2)
+    texture = cv2.GaussianBlur(rng.normal(0, 6, (200, 200)), (0, 0), 3)[..., None]
+    base = np.array([190.0, 166.0, 178.0])
+    return [np.clip(base + texture - 1.5 * p * np.array([0.33, 0.77, 0.53]) + rng.normal(0, 1, (200, 200, 3)),
+                    0, 255).astype(np.uint8) for p in np.sin(2 * np.pi * bpm / 60 * t)]
+
+
+def test_auto_reads_a_real_format_skin_crop_whole():
+    frames = pale_forehead_video()
+    clips = list(iter_clips(with_times(frames, 15.0), None, ClipConfig(), "forehead"))
+    assert {c.roi for c in clips} == {"none"} and (clips[0].boxes == [0, 0, 200, 200]).all()

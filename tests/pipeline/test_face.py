@@ -69,3 +69,23 @@ def test_detection_gain_brightens_a_dim_frame_only():
     assert detection_gain(dim).max() == 220
     bright = np.full((8, 8, 3), 230, np.uint8)
     assert detection_gain(bright) is bright
+
+
+def test_yunet_finds_the_rendered_face_in_the_cascades_geometry_and_nothing_in_noise(frame):
+    yunet, haar = (np.array(detect_face(frame, FaceConfig(detector=d))) for d in ("yunet", "haar"))
+    assert np.abs(yunet[:2] + yunet[2:] / 2 - haar[:2] - haar[2:] / 2).max() <= 0.15 * haar[2]
+    assert abs(yunet[2] - haar[2]) <= 0.2 * haar[2]
+    noise = np.random.default_rng(0).integers(0, 255, frame.shape, dtype=np.uint8)
+    assert detect_face(noise, FaceConfig(detector="yunet")) is None
+
+
+def test_the_default_chain_keeps_every_face_mtcnn_finds(frame):
+    assert FaceConfig().detector == "mtcnn+yunet"
+    assert detect_face(frame, FaceConfig()) == detect_face(frame, FaceConfig(detector="mtcnn"))
+
+
+def test_an_unknown_detector_in_a_chain_is_refused():
+    from physllm.errors import PhysllmError
+
+    with pytest.raises(PhysllmError, match="unknown face detector 'retina' in 'mtcnn\\+retina'"):
+        FaceConfig(detector="mtcnn+retina")

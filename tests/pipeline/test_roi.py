@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from physllm.pipeline.roi import clip_skin_means, skin_box, skin_fraction
+from physllm.pipeline.roi import MOSTLY_SKIN, clip_skin_means, mostly_skin, skin_box, skin_fraction
 
 SKIN = (200, 140, 120)  # RGB of light skin: Cr ≈ 152, Cb ≈ 113
 GREEN_WALL = (40, 160, 60)
@@ -35,3 +35,12 @@ def test_one_skin_mask_per_clip_so_pixels_at_the_threshold_do_not_flicker():
     patches[1, :, 2] = SKIN  # frame 1: a column turns skin-coloured, the clip's mask keeps it out
     means = clip_skin_means(patches)
     np.testing.assert_allclose(means, [SKIN, SKIN], atol=0.5)
+
+
+def test_a_pale_skin_crop_under_cool_light_is_mostly_skin_and_grey_is_not():
+    from tests.pipeline.test_clips import pale_forehead_video
+
+    crop = pale_forehead_video(seconds=1.0)[0]  # Cb ~ 130: outside Chai & Ngan's 77-127
+    assert skin_fraction(crop) < MOSTLY_SKIN and mostly_skin(crop)
+    assert not mostly_skin(np.full((50, 50, 3), 128, np.uint8))
+    assert not mostly_skin(np.full((50, 50, 3), GREEN_WALL, np.uint8))
