@@ -198,13 +198,15 @@ def main() -> None:
     caches = [precompute("synthetic", first, args.out, args.backbone),
               precompute("synthetic2", second, args.out, args.backbone)]
     only = args.variants or list(VARIANTS)
-    results = {}
+    saved = args.out / "results.json"
+    results = json.loads(saved.read_text()) if saved.is_file() else {}  # earlier protocols stay
     for protocol in args.protocols:
         results[protocol] = run_protocol(caches, protocol, args.out, args.epochs, args.backbone, args.real, only)
-        (args.out / "results.json").write_text(json.dumps(results, indent=2))
+        saved.write_text(json.dumps(results, indent=2))
     labels = [v for v in VARIANTS if v in only]
     methods = [labels[0], *(["physllm (no gate)"] if "physllm" in only else []), *labels[1:], *INPUTS]
-    for protocol, result in results.items():
+    for protocol in args.protocols:
+        result = results[protocol]
         print_table(protocol, result["videos"], methods)
         if result["real"]:
             print_table(f"{protocol} checkpoints on the real clips", result["real"], methods)
