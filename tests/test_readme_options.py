@@ -1,7 +1,8 @@
-"""Every option the README names exists: each `physllm <command> … --option` in its code blocks and
-inline code is accepted by that command's parser, and each bare `--option` in a section's prose by
-one of the commands the section's code blocks run (any command where they run none) or by a bench
-script the README names (`python bench/x.py`, its source holding `"--option"`)."""
+"""Every option the README and docs/*.md name exists: each `physllm <command> … --option` in their
+code blocks and inline code is accepted by that command's parser, and each bare `--option` in a
+section's prose by one of the commands the section's code blocks run (any command where they run
+none) or by a bench script the same file names (`python bench/x.py`, its source holding
+`"--option"`)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ import pytest
 from physllm import cli
 from physllm.cli import build_command
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+ROOT = Path(__file__).resolve().parents[1]
+DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 GROUPS = {(): cli.TOP, ("datasets",): cli.DATASETS, ("cache",): cli.CACHE, ("backbone",): cli.BACKBONE}
 OPTION = re.compile(r"(?<![\w-])--[a-z][\w.-]*")
 
@@ -38,23 +40,23 @@ def commands_in(line: str) -> list[tuple[tuple[str, ...], list[str]]]:
 
 
 def sections() -> list[tuple[str, list[str], list[str], list[str]]]:
-    """(heading, lines of its code blocks, inline spans naming physllm, bare inline options) of
-    each `##` section."""
+    """(file: heading, lines of its code blocks, inline spans naming physllm, bare inline options)
+    of each `##` section of each file."""
     out = []
-    for section in re.split(r"\n(?=## )", README.read_text()):
+    for doc, section in [(doc, section) for doc in DOCS for section in re.split(r"\n(?=## )", doc.read_text())]:
         fenced = re.findall(r"```[^\n]*\n(.*?)```", section, flags=re.S)
         prose = re.sub(r"```.*?```", "", section, flags=re.S)
         spans = [" ".join(s.split()) for s in re.findall(r"`([^`]+)`", prose)]
         bare = [o.rstrip(".,;:") for s in spans if s.startswith("--") for o in OPTION.findall(s)]
-        out.append((section.splitlines()[0], [line for block in fenced for line in block.replace("\\\n", " ").splitlines()],
+        out.append((f"{doc.relative_to(ROOT)}: {section.splitlines()[0]}", [line for block in fenced for line in block.replace("\\\n", " ").splitlines()],
                     [s for s in spans if "physllm " in s], bare))
     return out
 
 
-def bench_sources() -> str:
-    root = README.parent
-    return "".join((root / f"bench/{name}").read_text() for name in sorted(set(
-        re.findall(r"python bench/(\w+\.py)", README.read_text()))))
+def bench_sources(doc: str) -> str:
+    """The source of every bench script the file `doc` names."""
+    return "".join((ROOT / f"bench/{name}").read_text() for name in sorted(set(
+        re.findall(r"python bench/(\w+\.py)", (ROOT / doc).read_text()))))
 
 
 USES = sorted({(command, option) for _, fenced, inline, _ in sections() for line in fenced + inline
@@ -64,12 +66,12 @@ BARE = sorted({(heading, option) for heading, _, _, bare in sections() for optio
 
 def test_the_readme_names_commands_and_options():
     assert len(USES) > 20 and (("predict",), "--baseline") in USES
-    assert ("## Heart rate from your own video", "--min-confidence") in BARE
+    assert ("docs/USAGE.md: ## Heart rate from your own video", "--min-confidence") in BARE
 
 
 @pytest.mark.parametrize("command, option", USES, ids=lambda v: " ".join(v) if isinstance(v, tuple) else v)
 def test_each_option_of_a_readme_command_is_accepted_by_it(command, option):
-    assert option in accepted(command), f"README: `physllm {' '.join(command)} {option}` is not an option"
+    assert option in accepted(command), f"README or docs: `physllm {' '.join(command)} {option}` is not an option"
 
 
 @pytest.mark.parametrize("heading, option", BARE)
@@ -77,5 +79,5 @@ def test_each_option_named_in_a_section_is_accepted_by_a_command_it_runs(heading
     [fenced] = [fenced for h, fenced, _, _ in sections() if h == heading]
     ran = {command for line in fenced for command, _ in commands_in(line)}
     candidates = ran or {(*group, name) for group, names in GROUPS.items() for name in names}
-    assert any(option in accepted(c) for c in candidates) or f'"{option}"' in bench_sources(), (
-        f"README {heading!r}: {option} is not an option of {sorted(' '.join(c) for c in candidates)}")
+    assert any(option in accepted(c) for c in candidates) or f'"{option}"' in bench_sources(heading.split(":")[0]), (
+        f"{heading!r}: {option} is not an option of {sorted(' '.join(c) for c in candidates)}")
