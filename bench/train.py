@@ -26,10 +26,12 @@ from physllm.data_catalog.synthetic import SynthConfig, write_synthetic_dataset
 from physllm.pipeline.backbone import BackboneRunner
 from physllm.pipeline.clips import ClipConfig, record_clips
 from physllm.pipeline.describers import make_describer
-from physllm.pipeline.job import cue_rows, identity_columns
+from physllm.cues.rows import cue_rows
+from physllm.pipeline.job import identity_columns
 from physllm.shards.cache import open_cache
 from physllm.shards.writer import write_video_shard
-from physllm.train.data import TASK_DESCRIPTION, Clip, ClipId, collate, make_target
+from physllm.cues.texts import TASK_DESCRIPTION
+from physllm.train.data import Clip, ClipId, collate, make_target
 from physllm.train.trainer import TrainConfig, TrainRecipe
 
 BACKBONE = Path(__file__).resolve().parents[1] / "../shared/weights/rppg-toolbox/UBFC-rPPG_PhysNet_DiffNormalized.pth"

@@ -211,9 +211,9 @@ class PhysLLMEstimator:
         import torch
 
         from physllm.cues.chrominance import chrominance_wave
-        from physllm.pipeline.job import cue_rows
+        from physllm.cues.rows import cue_rows
         from physllm.shards.schema import feature_column
-        from physllm.train.data import cue_texts
+        from physllm.cues.texts import cue_texts
 
         rows = cue_rows(clips, self.runner, self.describer, fps)
         for row in rows:  # the chrominance wave as training streams it from the shards' rgb_mean

@@ -53,6 +53,7 @@ from typing import Iterator, NamedTuple
 import numpy as np
 
 from physllm.data_catalog import canonical_name, get_dataset, scan
+from physllm.cues.rows import cue_rows
 from physllm.data_catalog.record import VideoRecord
 from physllm.errors import DatasetError, PhysllmError, VideoError
 from physllm.pipeline.clips import Clip, ClipConfig, expected_clips, record_clips
@@ -197,25 +198,6 @@ class CueWorker:
         clips: list[Clip] = part.pop("clips")
         part["rows"] = cue_rows(clips, self.runner, self.describer, part["fps"]) if clips else []
         return part
-
-
-def cue_rows(clips: list[Clip], runner, describer, fps: float) -> list[dict]:
-    """The per-clip cue columns of shards/schema.py (identity columns are added by the driver)."""
-    from physllm.pipeline.stats_cues import compute_stats_batch, render_stats_text
-
-    out = runner.run(np.stack([c.frames for c in clips]))
-    descriptions = describer.describe(clips)
-    stats = compute_stats_batch(out.wave, fps)
-    rows = []
-    for i, clip in enumerate(clips):
-        row = {"clip_index": clip.clip_index, "first_frame": clip.first_frame, "num_frames": len(clip.frames),
-               "ppg": clip.ppg, "backbone_wave": out.wave[i], "rgb_mean": clip.rgb_mean,
-               "face_fraction": clip.face_fraction, "roi": clip.roi, "keyframe_index": clip.keyframe_index,
-               "description": descriptions[i]}
-        row.update({f"feat_s{s + 1}": feature[i] for s, feature in enumerate(out.features)})
-        row.update(stats[i].as_columns(render_stats_text(stats[i])))
-        rows.append(row)
-    return rows
 
 
 # ---------------------------------------------------------------- the driver

@@ -14,7 +14,7 @@ PhysNet feature maps [(64, T_s)], the target = per-clip z-score of rPPG-Toolbox'
 DiffNormalized label of the raw PPG (`pulse.diff_normalize_label`, the label the authors train
 on), the chrominance wave of the clip's skin colour (`cues.chrominance`: POS, as PhysLLM's
 second signal, ours), and three cue texts (PhysLLM Sec. 3.5; Time-LLM's prompt): "task" = the
-cache's dataset description + `TASK_DESCRIPTION`, "vision" = the describer's text, "stats" = the
+cache's dataset description + the task prompt (`cues.texts`), "vision" = the describer's text, "stats" = the
 stats text.
 A clip with a non-finite number is left out and recorded in `ClipStream.bad_clips`.
 """
@@ -29,16 +29,13 @@ import torch
 
 from physllm import pulse
 from physllm.cues.chrominance import chrominance_wave
+from physllm.cues.texts import cue_texts
 from physllm.data_catalog.splits import apply_protocol, resolve_protocol
 from physllm.errors import CacheError, PhysllmError
 from physllm.shards.reader import ShardSet
 from physllm.shards.schema import feature_column, to_numpy
 from physllm.train.augment import AugmentConfig, augment_clip
 
-# Time-LLM's prompt has a "Task description"; PhysLLM's task prompt states the rPPG task.
-TASK_DESCRIPTION = ("Task description: reconstruct the clean blood volume pulse (rPPG) waveform "
-                    "of this clip from its noisy waveform, its visual features and the "
-                    "scene; the heart rate is its dominant frequency.")
 ROWS_PER_READ = 32  # clips per record batch read from a shard: the writer's row-group size
 PARTS = ("train", "val", "test")
 
@@ -134,12 +131,6 @@ class Batch:
         cues = {cue: {k: move(v) for k, v in enc.items()} for cue, enc in self.cue_tokens.items()}
         return Batch(move(self.wave), [move(f) for f in self.features], move(self.target), cues,
                      move(self.chroma), self.ids, self.fps)
-
-
-def cue_texts(dataset_description: str, description: str, stats_text: str) -> dict[str, str]:
-    """A clip's three cue texts, as training saw them (`physllm predict` builds them here too)."""
-    return {"task": f"Dataset description: {dataset_description} {TASK_DESCRIPTION}",
-            "vision": description, "stats": stats_text}
 
 
 def make_target(ppg: np.ndarray) -> np.ndarray:

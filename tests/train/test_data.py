@@ -10,7 +10,8 @@ from physllm.errors import CacheError, PhysllmError
 from physllm.shards.cache import open_cache
 from physllm.shards.reader import open_shards
 from physllm.shards.writer import write_video_shard
-from physllm.train.data import TASK_DESCRIPTION, ClipStream, split_videos
+from physllm.cues.texts import TASK_DESCRIPTION
+from physllm.train.data import ClipStream, split_videos
 from tests.train.conftest import clip_rows, write_cache
 
 

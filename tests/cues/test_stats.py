@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from physllm.pipeline.stats_cues import (compute_stats, compute_stats_batch, render_stats_text,
+from physllm.cues.stats import (compute_stats, compute_stats_batch, render_stats_text,
                                          top_lags)
 
 FPS = 32.0
