@@ -46,7 +46,9 @@ def test_default_plan_is_a_third_easy_and_covers_every_label():
     assert difficulty == {"easy": 4, "hard": 8}
     for group in ("easy", "hard"):
         assert {s.skin_tone for s in scenarios if s.difficulty == group} == set(SKIN_TONES)
-    assert {s.light for s in scenarios} == set(LIGHTS)
+    # the one-sided light is rendered on request (bench/detection.py), not by the default plan,
+    # which stays what it was so a dataset written before renders the same
+    assert {s.light for s in scenarios} == set(LIGHTS) - {"side"}
     assert {s.motion for s in scenarios} == set(MOTIONS)
     assert {s.noise for s in scenarios} == {"low", "high"} and {s.compression for s in scenarios} == {"high", "low"}
 
