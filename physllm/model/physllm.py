@@ -14,7 +14,7 @@ embedding, the head and LoRA train; the LLM, its word embeddings included, stays
 
 `bypass` (ours, on by default) hands the token head the LLM's input tokens beside its output
 states: a residual path around the frozen LLM, like the ones around TPG and the head. Measured
-with the released UBFC-rPPG PhysNet on 80 synthetic videos (README, "Accuracy"): a linear
+with the released UBFC-rPPG PhysNet on 80 synthetic videos (`git show 6a66b69:README.md`, "Accuracy"): a linear
 read-out of the pulse from the vision and signal tokens reaches validation MSE 0.75 before the
 LLM and 0.99 after it; trained without the path, the model blew its tokens up to 25–30 times
 the norm of a word embedding, which pushes them through the LLM's residual stream unchanged.
@@ -24,7 +24,7 @@ from PhysNet: POS's wave of the clip's mean skin colour (Wang et al. 2017; train
 `chrominance_wave`), patch-embedded and added to the signal tokens, and added to the head's
 output with a learned gain that starts at 0 (so training still starts from PhysNet's answer).
 Why: the released PhysNet carries its training set's camera and faces; on video unlike them the
-classic chrominance methods are often the better reader (README, "Accuracy": POS and CHROM beat
+classic chrominance methods are often the better reader (`git show 6a66b69:README.md`, "Accuracy": POS and CHROM beat
 PhysNet on most cross-domain protocols), and the model can only fall back to a signal it is given.
 False = the paper's inputs; checkpoints saved before this option load with it off
 (model/checkpoint.py).
@@ -143,7 +143,7 @@ class ResidualHead(nn.Module):
     is ours, not the paper's: the head learns a correction to the frozen PhysNet's waveform, so
     training starts from PhysNet's answer instead of from noise (the linear layer starts at
     zero, as LoRA's B does). Without it a short CPU run on a few hundred clips never reached
-    PhysNet's own accuracy (see the README's results).
+    PhysNet's own accuracy (docs/BENCHMARKS.md).
     """
 
     def __init__(self, linear: nn.Linear, dropout: float, chrominance: bool, trust: bool):
@@ -194,7 +194,7 @@ class TokenHead(ResidualHead):
     stands for, by one linear map shared across positions (2·width·stride weights, width = d or
     2d with `bypass`: 3k or 6k for MiniLM).
 
-    Measured on 336 synthetic clips (README, "Accuracy"): the flatten head's 524k weights
+    Measured on 336 synthetic clips (`git show 6a66b69:README.md`, "Accuracy"): the flatten head's 524k weights
     learnt nothing the validation set rewarded, while a linear probe of the same hidden states,
     position by position, correlates better with the pulse than PhysNet's own wave does; this
     head is that probe, trained end to end.

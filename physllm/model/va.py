@@ -15,7 +15,7 @@ The base is ours by default: the mean of all M lifted maps, position by position
 F_M alone (`base="deepest"` is the paper's Eq.). The attentions carry no positions, so through
 them a shallow map's frames reach a token only by content, never by time; yet the shallow maps
 are where the pulse is. Measured on the released UBFC-rPPG PhysNet's features of 80 synthetic
-videos (README, "Accuracy"): a linear read-out of the deepest map alone predicts validation
+videos (`git show 6a66b69:README.md`, "Accuracy"): a linear read-out of the deepest map alone predicts validation
 clips' pulse at MSE 1.11, of all four maps at 0.73. The authors' code has the same mean as its
 `MultiAverageFeatureFusion`.
 """

@@ -164,7 +164,7 @@ def open_verified(ref: VideoRef) -> pq.ParquetFile:
     every page's checksum verified as it is read; a mismatch is a CacheError naming the shard.
 
     Hashing the very bytes that are parsed leaves no gap between the check and the read. It
-    costs one sha256 pass per shard per read (README, "Figures measured here").
+    costs one sha256 pass per shard per read (docs/BENCHMARKS.md, "Speed, cache and model size").
     """
     with refused_if_damaged(ref.shard):
         data = storage.read_bytes(ref.shard)

@@ -16,7 +16,7 @@ each clip's frame rate sets the frequencies and the grid is 1 bpm whatever the c
 
 λ defaults to 0 (TrainConfig.spectral_weight): with the flatten head the term kept training from
 drifting off the heart rate; with the default token head the MSE alone did as well or better
-(README, "Accuracy").
+(`git show 6a66b69:README.md`, "Accuracy").
 """
 
 from __future__ import annotations

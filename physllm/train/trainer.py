@@ -70,7 +70,7 @@ class TrainConfig:
     grad_clip: float = 1.0  # litgpt/torchtune default max norm
     spectral_weight: float = 0.0  # λ of the band-spectrum term (train/loss.py, ours); 0 = the authors' MSE alone
     backbone_weight: float = 0.0  # weight of the pull towards the frozen PhysNet's wave (train/loss.py, ours)
-    augment: bool = True  # cue-level augmentation of training clips (train/augment.py, ours; README "Accuracy")
+    augment: bool = True  # cue-level augmentation of training clips (train/augment.py, ours; docs/BENCHMARKS.md, "Accuracy")
     gate: bool = True  # calibrate the per-video fallback to the trusted input on the validation split (train/gate.py, ours)
     shuffle_buffer: int = 256  # clips held for shuffling: bounds the reader's memory
     seed: int = 0  # data order, initialisation and dropout
