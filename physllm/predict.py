@@ -55,10 +55,11 @@ class PredictConfig:
     confidence_scale_db: float | None = None  # one scale (dB) for every method
     # (centre, scale) per method: bench/reliability.py's logistic fit on 10-s windows of 8 renders of
     # each renderer and the two real 12-s clips, the three sources weighted equally (docs/BENCHMARKS.md
-    # "Confidence"); GREEN and PhysLLM unmeasured keep the earlier (0, 3), as any method not listed
+    # "Confidence"; PhysLLM: the demo's checkpoint with the released UBFC-rPPG PhysNet); GREEN,
+    # unmeasured, keeps the earlier (0, 3), as any method not listed
     confidence_by_method_db: dict[str, tuple[float, float]] = field(default_factory=lambda: {
         "pos": (-5.0, 5.2), "chrom": (-4.0, 2.9), "physnet": (-1.7, 8.1), "green": (0.0, 3.0),
-        "physllm": (0.0, 3.0)})
+        "physllm": (-11.2, 11.0)})
     min_confidence: float = 0.5
     min_face_fraction: float = 0.5  # a window needs the region in at least half of its detections
     batch_clips: int = 8  # clips per model batch (the authors' batch size)
