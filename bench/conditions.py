@@ -13,7 +13,10 @@ by FFT against the ground truth's, as `physllm evaluate` reads it (evaluation.re
     ... --renderers 2 --methods ubfc pos --videos 2 --seconds 12
 
 Renders and each video's HRs are cached under --out: point it at a new folder after changing a
-renderer.
+renderer. `--set NAME=EXPR` overrides a renderer constant for one run (EXPR is evaluated among
+the face renderer's names), to measure what a parameter does:
+
+    ... --set LAMP_POSE_GAIN=0 'LAMP_RGB_RANGE=(AMBIENT_RGB, AMBIENT_RGB)'
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from physllm.data_catalog import synthetic, synthetic2
+from physllm.data_catalog import synthetic, synthetic2, synthetic_face
 from physllm.data_catalog.synthetic_face import EASY, SKIN_TONES, Scenario
 from physllm.evaluation.baselines import BASELINES
 from physllm.evaluation.report import VideoSignals, evaluate_video, join_clips
@@ -114,6 +117,18 @@ def table(out: Path, renderers: list[int], conditions: list[str] | None, methods
     return "\n".join(lines)
 
 
+def override(settings: list[str]) -> None:
+    """Set NAME to EXPR in every renderer module that holds NAME (synthetic imports some by name)."""
+    for setting in settings:
+        name, expr = setting.split("=", 1)
+        holders = [m for m in (synthetic, synthetic_face, synthetic2) if hasattr(m, name)]
+        if not holders:
+            raise SystemExit(f"--set {name}: no renderer constant of that name")
+        value = eval(expr, vars(synthetic_face))  # noqa: S307 - the command line's own expression
+        for module in holders:
+            setattr(module, name, value)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, required=True, help="renders and per-video errors (cache)")
@@ -122,7 +137,9 @@ def main() -> None:
     parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
     parser.add_argument("--videos", type=int, default=3, help="subjects per condition")
     parser.add_argument("--seconds", type=float, default=15.0)
+    parser.add_argument("--set", nargs="+", default=[], metavar="NAME=EXPR", help="override renderer constants")
     args = parser.parse_args()
+    override(args.set)
     print(table(args.out, args.renderers, args.conditions, args.methods, args.videos, args.seconds))
 
 
