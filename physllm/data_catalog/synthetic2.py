@@ -13,9 +13,10 @@ What differs from the first renderer, on purpose:
   (other proportions, glasses on some faces), its pulse strongest where the drawn face is lit.
 - **Scene**: a room with a window, shelves and a screen whose content changes, not a wall.
 - **Camera**: scene in linear light through a centre-weighted auto-exposure loop (towards 18%
-  grey) that hunts and moves its gain in 1/3-EV steps, auto-white-balance that hunts, mains flicker (100/120 Hz) aliased into the
-  pulse band by the frame clock and read out by a rolling shutter (bands that roll), shot and
-  read noise, the sRGB gamma, and MJPG at a low quality.
+  grey) that hunts and moves its gain in 1/3-EV steps, auto-white-balance that hunts, mains
+  flicker (100/120 Hz, deepest in the blue) aliased into the pulse band by the frame clock and
+  read out by a rolling shutter (bands that roll), shot and read noise, the sRGB gamma, and MJPG
+  at a low quality.
 
 Written in UBFC-rPPG's layout with a metadata.json like the first renderer's, read back by the
 UBFC-rPPG reader as dataset "synthetic2".

@@ -7,10 +7,11 @@ remote-PPG by using the blood volume pulse signature", Physiol. Meas. 2014), `a`
 intensity, and `w` larger on the forehead and cheeks, where rPPG is strongest (Kim et al.,
 "Assessment of ROI selection for facial video-based rPPG", Sensors 2021), and blotchy from patch to
 patch of skin. Specular reflection, eyes, hair and background do not pulse (the skin reflection
-model of Wang et al., "Algorithmic principles of remote PPG", IEEE TBME 2017). Darker skin attenuates the pulsatile part (Nowara et
-al., "A meta-analysis of the impact of skin type and gender on non-contact photoplethysmography
-measurements", CVPRW 2020). The head bobs by a fraction of a pixel with each beat
-(ballistocardiography; Balakrishnan et al., "Detecting pulse from head motions in video", CVPR 2013).
+model of Wang et al., "Algorithmic principles of remote PPG", IEEE TBME 2017). Darker skin
+attenuates the pulsatile part (Nowara et al., "A meta-analysis of the impact of skin type and
+gender on non-contact photoplethysmography measurements", CVPRW 2020). The head bobs by a fraction
+of a pixel with each beat (ballistocardiography; Balakrishnan et al., "Detecting pulse from head
+motions in video", CVPR 2013).
 
 The face is lit by the room's daylight and a warm lamp to one side, white-balanced at rest. The
 lamp is what flickers and is switched, and its share of the face's light and its highlight change
@@ -55,8 +56,9 @@ DIM_LEVEL = 0.35  # a dim room: a third of the exposure, at the same sensor nois
 # white-balances their mix at rest; the lamp is what flickers, switches and, as the head moves
 # nearer it or away, changes its share of the face's light: a change of colour, which the
 # chrominance methods' normalisation does not remove (Wang et al. 2017, section II).
-AMBIENT_RGB = np.array([0.95, 0.95, 1.0], dtype=np.float32)
-LAMP_RGB_RANGE = (np.array([1.0, 0.66, 0.34], dtype=np.float32), np.array([1.0, 0.82, 0.64], dtype=np.float32))
+AMBIENT_RGB = np.array([0.95, 0.95, 1.0], dtype=np.float32)  # sRGB of a ~7000 K blackbody, red-normalised
+LAMP_RGB_RANGE = (np.array([1.0, 0.66, 0.34], dtype=np.float32),  # ~2700 K, an incandescent bulb
+                  np.array([1.0, 0.82, 0.64], dtype=np.float32))  # ~4000 K, a neutral LED
 LAMP_SHARE_RANGE = (0.3, 0.7)  # the lamp's share of the face's light at rest
 # Relative change of the lamp's light on the face per face width (~15 cm) the head moves towards
 # it: inverse-square fall-off and the face's angle to a lamp ~1 m away.
@@ -300,10 +302,11 @@ def build_face(rng: np.random.Generator, height: int, width: int, skin_tone: str
     # Specular sheen on forehead and nose: surface reflection, so it carries no pulse.
     sheen = 28 * lambert**12 * bare_skin * (1 - 0.5 * np.clip(head.fy, 0, 1))
     person = np.dstack([diffuse, alpha]).astype(np.float32)
-    lost = diffuse * (pulse_amplitude * pulse_weight(rng, head, cheeks, bare_skin, face))[..., None] * PULSE_SIGNATURE_RGB
+    weight = pulse_weight(rng, head, cheeks, bare_skin, face)
+    lost = diffuse * (pulse_amplitude * weight)[..., None] * PULSE_SIGNATURE_RGB
     pulse_gain = np.dstack([lost, np.zeros_like(alpha)]).astype(np.float32)
-    return FaceLayers(background=exposure * build_background(rng, height, width), person=person,
-                      sheen=np.dstack([np.repeat(sheen[..., None], 3, axis=2), np.zeros_like(alpha)]).astype(np.float32),
+    sheen_rgba = np.dstack([sheen, sheen, sheen, np.zeros_like(alpha)]).astype(np.float32)
+    return FaceLayers(background=exposure * build_background(rng, height, width), person=person, sheen=sheen_rgba,
                       pulse_gain=pulse_gain, jaw_weight=jaw_weight(head), centre=(head.cx, head.cy),
                       face_width=2 * head.ax, lamp=draw_lamp(rng))
 
