@@ -59,6 +59,10 @@ MAINS_HZ = (100.0, 120.0)  # lamp flicker at twice the mains frequency (50 / 60 
 # and its red within milliseconds, so the blue flickers deepest, the red least: the flicker changes
 # the light's colour, which a chrominance method's normalisation does not remove.
 FLICKER_RGB = np.array([0.6, 1.0, 1.5], dtype=np.float32)
+# Modulation of the light, in the green: a fluorescent tube on a magnetic ballast or a cheap LED
+# driver flickers by 10–30% (IEEE Std 1789-2015's survey of sources). At 2–6% the rows the rolling
+# shutter reads out at other phases averaged it away over the face: POS and CHROM kept within 6 bpm.
+FLICKER_DEPTH_RANGE = (0.1, 0.3)
 ALIAS_BAND_HZ = (0.9, 2.3)  # where the frame clock folds the flicker: inside the pulse band
 LINE_TIME_S = 1 / (30.0 * 260)  # rolling-shutter row delay: the frame read out over ~1/30 s
 AE_TARGET = 0.18  # metered linear luma: 18% grey (~118 in sRGB); 0.45 (~178) clipped lit faces
@@ -279,7 +283,7 @@ def render(cfg: Synth2Config, conditions: Conditions, trace: PPGTrace, rng: np.r
     if conditions.flicker == "aliased":
         mains = rng.choice(MAINS_HZ)
         flicker_hz = round(mains / cfg.fps) * cfg.fps + rng.uniform(*ALIAS_BAND_HZ)  # folds to the band
-        flicker_depth = rng.uniform(0.02, 0.06)
+        flicker_depth = rng.uniform(*FLICKER_DEPTH_RANGE)
     screen = (int(rng.uniform(0.62, 0.8) * w), int(0.5 * h))
     read_noise, full_well = rng.uniform(0.002, 0.006), rng.uniform(800, 3000)
     # shot and read noise: drawing 230k normals a frame cost more than the rest of the frame
