@@ -12,10 +12,11 @@ What differs from the first renderer, on purpose:
   and the skin tone, instead of one fixed signature; the face is drawn with OpenCV primitives
   (other proportions, glasses on some faces), its pulse strongest where the drawn face is lit.
 - **Scene**: a room with a window, shelves and a screen whose content changes, not a wall.
-- **Camera**: scene in linear light through an auto-exposure loop that hunts and moves its gain
-  in 1/3-EV steps, auto-white-balance that hunts, mains flicker (100/120 Hz) aliased into the
-  pulse band by the frame clock and read out by a rolling shutter (bands that roll), shot and
-  read noise, the sRGB gamma, and MJPG at a low quality.
+- **Camera**: scene in linear light through a centre-weighted auto-exposure loop (towards 18%
+  grey) that hunts and moves its gain in 1/3-EV steps, auto-white-balance that hunts, mains
+  flicker (100/120 Hz, deepest in the blue) aliased into the pulse band by the frame clock and
+  read out by a rolling shutter (bands that roll), shot and read noise, the sRGB gamma, and MJPG
+  at a low quality.
 
 Written in UBFC-rPPG's layout with a metadata.json like the first renderer's, read back by the
 UBFC-rPPG reader as dataset "synthetic2".
@@ -55,10 +56,22 @@ KEY_LIGHT = 2.2  # a lamp on the face: brighter than the room (a dimmer face def
 # The lamp on the face per `Conditions.light`: (level, sideways slant of the shading, its floor).
 # "bright" is the default plan's lamp; "dim" a face at a third of it; "side" the lamp to one side, the far cheek dark.
 KEY_LIGHTS = {"bright": (KEY_LIGHT, 0.25, 0.3), "dim": (0.75, 0.25, 0.3), "side": (KEY_LIGHT, 0.7, 0.05)}
-PULSE_DEPTH_RANGE = (0.03, 0.08)  # relative change of dermal blood volume per beat
+# Relative change of dermal blood volume per beat: 0.45–1.05% of the green in linear light, 0.2–0.5%
+# after the gamma, a real face's camera PPG (~0.1–0.5%). Twice that (0.03–0.08) left POS and
+# CHROM within 0.5 bpm in every condition without chromatic change (bench/conditions.py).
+PULSE_DEPTH_RANGE = (0.015, 0.035)
 MAINS_HZ = (100.0, 120.0)  # lamp flicker at twice the mains frequency (50 / 60 Hz grids)
+# Flicker depth per channel, relative: a fluorescent tube's blue phosphor decays within microseconds
+# and its red within milliseconds, so the blue flickers deepest, the red least: the flicker changes
+# the light's colour, which a chrominance method's normalisation does not remove.
+FLICKER_RGB = np.array([0.6, 1.0, 1.5], dtype=np.float32)
+# Modulation of the light, in the green: a fluorescent tube on a magnetic ballast or a cheap LED
+# driver flickers by 10–30% (IEEE Std 1789-2015's survey of sources). At 2–6% the rows the rolling
+# shutter reads out at other phases averaged it away over the face: POS and CHROM kept within 6 bpm.
+FLICKER_DEPTH_RANGE = (0.1, 0.3)
 ALIAS_BAND_HZ = (0.9, 2.3)  # where the frame clock folds the flicker: inside the pulse band
 LINE_TIME_S = 1 / (30.0 * 260)  # rolling-shutter row delay: the frame read out over ~1/30 s
+AE_TARGET = 0.18  # metered linear luma: 18% grey (~118 in sRGB); 0.45 (~178) clipped lit faces
 EV_STEP = 2 ** (1 / 3)  # auto-exposure moves its gain in thirds of a stop
 JPEG_QUALITY_RANGE = (35, 70)
 NOISE_BANK = 4  # frames of unit noise drawn once; each frame takes a random shifted window of one
@@ -211,13 +224,23 @@ def draw_person(rng: np.random.Generator, h: int, w: int, melanin: float, light:
 # ---------------------------------------------------------------- the camera
 
 
+def metered_level(colour: np.ndarray, alpha: np.ndarray, room: np.ndarray) -> float:
+    """What a webcam's centre-weighted meter reads at rest: the mean luma of the frame's middle
+    half, where the face is. (Metering the room alone, which is darker than the lamp-lit face,
+    clipped a channel on 20–45% of the face box and left it little pulse.)"""
+    h, w = alpha.shape
+    scene = colour * alpha[..., None] + room * (1 - alpha[..., None])
+    centre = scene[h // 4: 3 * h // 4, w // 4: 3 * w // 4]
+    return float((centre @ np.array([0.299, 0.587, 0.114], dtype=np.float32)).mean())
+
+
 def exposure_gains(scene_level: np.ndarray, stepped: bool, rng: np.random.Generator) -> np.ndarray:
-    """Auto-exposure: a lagging loop towards mid-grey; 'steps' hunts around its target in 1/3-EV
-    steps (an over-eager controller with a dead band), 'auto' follows smoothly."""
-    gain, gains = 0.45 / scene_level[0], []
+    """Auto-exposure: a lagging loop towards mid-grey (AE_TARGET); 'steps' hunts around its target
+    in 1/3-EV steps (an over-eager controller with a dead band), 'auto' follows smoothly."""
+    gain, gains = AE_TARGET / scene_level[0], []
     rate = rng.uniform(0.25, 0.5) if stepped else 0.05
     for level in scene_level:
-        error = np.log2(0.45 / (level * gain))
+        error = np.log2(AE_TARGET / (level * gain))
         if not stepped:
             gain *= 2 ** (rate * error)
         elif abs(error) > 0.12:  # out of the dead band: jump by a third of a stop (or two)
@@ -261,14 +284,14 @@ def render(cfg: Synth2Config, conditions: Conditions, trace: PPGTrace, rng: np.r
     light = 1 + 0.1 * np.sin(2 * np.pi * rng.uniform(0.01, 0.05) * t)  # daylight drifting
     if rng.uniform() < 0.5:  # someone switches a lamp on or off: the loop must re-expose
         light = light * np.where(t > rng.uniform(0.3, 0.7) * t[-1], rng.choice([0.55, 1.6]), 1.0)
-    gains = exposure_gains(0.35 * light, conditions.exposure == "steps", rng)
+    gains = exposure_gains(metered_level(colour, alpha, room) * light, conditions.exposure == "steps", rng)
     wb = white_balance(n, cfg.fps, conditions.white_balance == "hunting", rng)
     motion = sway(n, cfg.fps, conditions.motion == "sway", rng)
     rows = np.arange(h, dtype=np.float32)[:, None, None]
     if conditions.flicker == "aliased":
         mains = rng.choice(MAINS_HZ)
         flicker_hz = round(mains / cfg.fps) * cfg.fps + rng.uniform(*ALIAS_BAND_HZ)  # folds to the band
-        flicker_depth = rng.uniform(0.02, 0.06)
+        flicker_depth = rng.uniform(*FLICKER_DEPTH_RANGE)
     screen = (int(rng.uniform(0.62, 0.8) * w), int(0.5 * h))
     read_noise, full_well = rng.uniform(0.002, 0.006), rng.uniform(800, 3000)
     # shot and read noise: drawing 230k normals a frame cost more than the rest of the frame
@@ -283,7 +306,8 @@ def render(cfg: Synth2Config, conditions: Conditions, trace: PPGTrace, rng: np.r
                       tuple((0.3 + 0.3 * np.sin([k / 17, k / 23, k / 31])).tolist()), -1)  # a screen playing
         frame = (person * a + scene * (1 - a)) * float(light[k] * gains[k]) * wb[k]  # float: stays float32
         if conditions.flicker == "aliased":  # each row integrates the lamp at its own read-out time
-            frame = frame * (1 + flicker_depth * np.cos(2 * np.pi * flicker_hz * (float(t[k]) + rows * LINE_TIME_S)))
+            phase = np.cos(2 * np.pi * flicker_hz * (float(t[k]) + rows * LINE_TIME_S))
+            frame = frame * (1 + flicker_depth * phase * FLICKER_RGB)
         noise_std = np.sqrt(np.clip(frame, 0, None) * (1 / full_well) + read_noise**2, dtype=np.float32)
         dy, dx = rng.integers(0, 2 * NOISE_MARGIN, 2)
         frame = frame + noise[k % NOISE_BANK, dy:dy + h, dx:dx + w] * noise_std

@@ -3,14 +3,20 @@
 Light model: each skin pixel's diffuse colour is attenuated by blood absorption,
 `c · (1 − a · bvp(t) · w(x, y) · s)`, with `s` the normalised blood-volume-pulse signature of
 skin for an RGB camera, [0.33, 0.77, 0.53] (de Haan & van Leest, "Improved motion robustness of
-remote-PPG by using the blood volume pulse signature", Physiol. Meas. 2014), `a` about 1% of the
+remote-PPG by using the blood volume pulse signature", Physiol. Meas. 2014), `a` 0.2–0.6% of the
 intensity, and `w` larger on the forehead and cheeks, where rPPG is strongest (Kim et al.,
-"Assessment of ROI selection for facial video-based rPPG", Sensors 2021). Specular reflection, eyes,
-hair and background do not pulse (the skin reflection model of Wang et al., "Algorithmic
-principles of remote PPG", IEEE TBME 2017). Darker skin attenuates the pulsatile part (Nowara et
-al., "A meta-analysis of the impact of skin type and gender on non-contact photoplethysmography
-measurements", CVPRW 2020). The head bobs by a fraction of a pixel with each beat
-(ballistocardiography; Balakrishnan et al., "Detecting pulse from head motions in video", CVPR 2013).
+"Assessment of ROI selection for facial video-based rPPG", Sensors 2021), and blotchy from patch to
+patch of skin. Specular reflection, eyes, hair and background do not pulse (the skin reflection
+model of Wang et al., "Algorithmic principles of remote PPG", IEEE TBME 2017). Darker skin
+attenuates the pulsatile part (Nowara et al., "A meta-analysis of the impact of skin type and
+gender on non-contact photoplethysmography measurements", CVPRW 2020). The head bobs by a fraction
+of a pixel with each beat (ballistocardiography; Balakrishnan et al., "Detecting pulse from head
+motions in video", CVPR 2013).
+
+The face is lit by the room's daylight and a warm lamp to one side, white-balanced at rest. The
+lamp is what flickers and is switched, and its share of the face's light and its highlight change
+as the head moves: the light changes colour, not only level, so chrominance methods (POS, CHROM)
+are hurt by light changes and motion as they are on real video, not only the learned ones.
 
 Scenarios follow MMPD's recording labels (Tang et al., "MMPD: multi-domain mobile video
 physiology dataset", EMBC 2023): skin tone, lighting, motion (still, rotation, talking, walking),
@@ -18,8 +24,8 @@ plus camera noise and compression (McDuff et al., "The impact of video compressi
 cardiac pulse measurement using imaging photoplethysmography", IEEE FG 2017).
 
 Rendering cost: every static layer (shading, texture, features, masks) is built once per
-subject; a frame is one scaled add for the pulse, one remap for the motion, a composite over the
-background, the light level and the sensor noise.
+subject; a frame is two scaled adds for the pulse and the sheen, one remap for the motion, the
+light's colour on the person and on the room, a composite and the sensor noise.
 """
 
 from __future__ import annotations
@@ -38,7 +44,11 @@ SKIN_TONES = {"I-II": (236, 192, 165), "III-IV": (200, 146, 108), "V": (146, 98,
 TONE_RGB = SKIN_TONES | {"I": (246, 214, 192), "II": (228, 180, 150), "III": (212, 160, 122), "IV": (178, 126, 90)}
 TONE_PULSE_GAIN = {"I-II": 1.0, "III-IV": 0.9, "V": 0.75, "VI": 0.6, "I": 1.0, "II": 1.0, "III": 0.9, "IV": 0.85}
 PULSE_SIGNATURE_RGB = np.array([0.33, 0.77, 0.53], dtype=np.float32)  # de Haan & van Leest 2014
-PULSE_AMPLITUDE_RANGE = (0.008, 0.016)  # a: ~1% of the diffuse intensity, peak to peak
+# The pulse's depth a is SynthConfig.pulse_amplitude_range (synthetic.py).
+# std of log w from skin patch to skin patch: pulse maps are blotchy, not smooth. It does not move
+# POS or CHROM (their mean over the skin is the same); the PURE PhysNet lost 1 more easy render of 3.
+PULSE_SPREAD = 0.5
+PULSE_SPREAD_PX = 4.0  # feature size of that variation at 240 lines
 
 LIGHTS = ("bright", "dim", "flicker", "step", "side")  # "side": one lamp at the side, the far cheek in shadow
 MOTIONS = ("still", "rotation", "translation", "talking", "walking")
@@ -47,6 +57,21 @@ JPEG_QUALITY = {"high": 95, "low": 25}  # MJPG quality: near-lossless / heavy (M
 EASY = {"light": "bright", "motion": "still", "noise": "low", "compression": "high"}
 
 DIM_LEVEL = 0.35  # a dim room: a third of the exposure, at the same sensor noise
+# Two lights: daylight from the room (~7000 K) and a warm lamp (2700–4000 K) to one side. The camera
+# white-balances their mix at rest; the lamp is what flickers, switches and, as the head moves
+# nearer it or away, changes its share of the face's light: a change of colour, which the
+# chrominance methods' normalisation does not remove (Wang et al. 2017, section II).
+AMBIENT_RGB = np.array([0.95, 0.95, 1.0], dtype=np.float32)  # sRGB of a ~7000 K blackbody, red-normalised
+LAMP_RGB_RANGE = (np.array([1.0, 0.66, 0.34], dtype=np.float32),  # ~2700 K, an incandescent bulb
+                  np.array([1.0, 0.82, 0.64], dtype=np.float32))  # ~4000 K, a neutral LED
+LAMP_SHARE_RANGE = (0.3, 0.7)  # the lamp's share of the face's light at rest
+# Relative change of the lamp's light on the face per face width (~15 cm) the head moves towards
+# it: inverse-square fall-off and the face's angle to a lamp ~1 m away. Walking, POS: 0.4 bpm
+# without it and at a 1% pulse, 11.1 with it, 4.1 at 0.2–0.6% without, 25.7 with both.
+LAMP_POSE_GAIN = 0.5
+# The same for its highlight, which turns with the surface normal, faster. No measurable effect on
+# POS or CHROM at this sheen's size (a few % of the skin); kept for what motion does to the pixels.
+SHEEN_POSE_GAIN = 2.0
 AUTO_EXPOSURE_TARGET = 110.0  # face luma the camera aims for: about mid-grey (18% grey is ~118 in sRGB)
 AUTO_EXPOSURE_RANGE = (0.8, 2.2)  # a webcam opens up a lot for a dark face (and blows out a bright wall)
 JAW_OPEN_PX = 6.0  # widest mouth opening while talking, at 240 lines
@@ -74,14 +99,33 @@ class Scenario:
 
 
 @dataclass(frozen=True)
+class Lamp:
+    """The side lamp: its share of the face's light at rest, its colour and where it stands."""
+
+    share: float
+    rgb: np.ndarray  # (3,)
+    direction: np.ndarray  # (2,) unit vector in the image plane, from the face towards the lamp
+
+
+def draw_lamp(rng: np.random.Generator) -> Lamp:
+    angle = rng.uniform(0, 2 * np.pi)
+    low, high = LAMP_RGB_RANGE
+    return Lamp(share=float(rng.uniform(*LAMP_SHARE_RANGE)), rgb=low + rng.uniform() * (high - low),
+                direction=np.array([np.cos(angle), np.sin(angle)]))
+
+
+@dataclass(frozen=True)
 class FaceLayers:
     """One subject's static layers, at rest, in the frame's pixel grid."""
 
     background: np.ndarray  # float32 (H, W, 3)
-    person: np.ndarray  # float32 (H, W, 4): RGB premultiplied by alpha, then alpha
+    person: np.ndarray  # float32 (H, W, 4): diffuse RGB premultiplied by alpha, then alpha
+    sheen: np.ndarray  # float32 (H, W, 4): specular RGB at rest (alpha channel 0)
     pulse_gain: np.ndarray  # float32 (H, W, 4): colour lost per unit pulse (alpha channel 0)
     jaw_weight: np.ndarray  # float32 (H, W): 1 on the chin and lower lip, 0 above the mouth
     centre: tuple[float, float]  # face centre (x, y), the pivot of head motion
+    face_width: float  # pixels
+    lamp: Lamp
 
 
 @dataclass(frozen=True)
@@ -226,9 +270,13 @@ def paint_features(canvas: np.ndarray, head: HeadGeometry, shade: np.ndarray, te
     return np.maximum.reduce(features + [lips, hair])
 
 
-def pulse_weight(head: HeadGeometry, cheeks: np.ndarray, skin: np.ndarray, face: np.ndarray) -> np.ndarray:
-    """w(x, y): forehead and cheeks pulse most, the neck least; mean 1 over the face's skin."""
-    weight = 0.6 + 0.8 * head.blob(0, -0.38, 0.45, 0.12) + 0.6 * cheeks
+def pulse_weight(rng: np.random.Generator, head: HeadGeometry, cheeks: np.ndarray, skin: np.ndarray,
+                 face: np.ndarray) -> np.ndarray:
+    """w(x, y): forehead and cheeks pulse most, the neck least, and it varies from patch to patch of
+    skin (log-normal, PULSE_SPREAD; amplitude maps in Kamshilin et al., "A new look at the
+    essence of the imaging photoplethysmography", Sci. Rep. 2015); mean 1 over the face's skin."""
+    patches = np.exp(PULSE_SPREAD * smooth_noise(rng, skin.shape, PULSE_SPREAD_PX * head.u))
+    weight = (0.6 + 0.8 * head.blob(0, -0.38, 0.45, 0.12) + 0.6 * cheeks) * patches
     weight *= np.where(head.fy > 1, 0.5, 1.0) * skin
     return weight / max(float(weight[face > 0.5].mean()), 1e-6)
 
@@ -266,11 +314,14 @@ def build_face(rng: np.random.Generator, height: int, width: int, skin_tone: str
     diffuse = exposure * canvas * alpha[..., None]
     # Specular sheen on forehead and nose: surface reflection, so it carries no pulse.
     sheen = 28 * lambert**12 * bare_skin * (1 - 0.5 * np.clip(head.fy, 0, 1))
-    person = np.dstack([diffuse + sheen[..., None], alpha]).astype(np.float32)
-    lost = diffuse * (pulse_amplitude * pulse_weight(head, cheeks, bare_skin, face))[..., None] * PULSE_SIGNATURE_RGB
+    person = np.dstack([diffuse, alpha]).astype(np.float32)
+    weight = pulse_weight(rng, head, cheeks, bare_skin, face)
+    lost = diffuse * (pulse_amplitude * weight)[..., None] * PULSE_SIGNATURE_RGB
     pulse_gain = np.dstack([lost, np.zeros_like(alpha)]).astype(np.float32)
-    return FaceLayers(background=exposure * build_background(rng, height, width), person=person,
-                      pulse_gain=pulse_gain, jaw_weight=jaw_weight(head), centre=(head.cx, head.cy))
+    sheen_rgba = np.dstack([sheen, sheen, sheen, np.zeros_like(alpha)]).astype(np.float32)
+    return FaceLayers(background=exposure * build_background(rng, height, width), person=person, sheen=sheen_rgba,
+                      pulse_gain=pulse_gain, jaw_weight=jaw_weight(head), centre=(head.cx, head.cy),
+                      face_width=2 * head.ax, lamp=draw_lamp(rng))
 
 
 def jaw_weight(head: HeadGeometry) -> np.ndarray:
@@ -312,6 +363,28 @@ def light_curve(light: str, times: np.ndarray, rng: np.random.Generator) -> np.n
         padded = np.concatenate([np.full(len(kernel) - 1, level[0]), level])
         return np.convolve(padded, kernel / kernel.sum(), mode="valid")
     raise ValueError(f"unknown light {light!r}; expected one of {LIGHTS}")
+
+
+def towards_lamp(path: MotionPath, lamp: Lamp, face_width_px: float) -> np.ndarray:
+    """Head displacement towards the lamp per frame, in face widths."""
+    return (path.dx * lamp.direction[0] + path.dy * lamp.direction[1]) / face_width_px
+
+
+def illumination(level: np.ndarray, path: MotionPath, lamp: Lamp, face_width_px: float
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """(face, background) RGB gains per frame, (T, 3) each, 1 at rest after white balance.
+
+    The light curve's departures from its mean are the lamp's (it flickers, it is switched), so
+    they change the light's colour as well as its level; the face's share of the lamp also
+    follows the head towards or away from it (`LAMP_POSE_GAIN`)."""
+    white = (1 - lamp.share) * AMBIENT_RGB + lamp.share * lamp.rgb
+    ambient, warm = (1 - lamp.share) * AMBIENT_RGB / white, lamp.share * lamp.rgb / white
+    mean = float(level.mean())
+    lamp_level = np.clip(1 + (level / mean - 1) / lamp.share, 0, None)
+    nearer = np.clip(1 + LAMP_POSE_GAIN * towards_lamp(path, lamp, face_width_px), 0, None)
+    background = mean * (ambient + warm * lamp_level[:, None])
+    face = mean * (ambient + warm * (lamp_level * nearer)[:, None])
+    return face.astype(np.float32), background.astype(np.float32)
 
 
 def motion_path(motion: str, times: np.ndarray, bvp: np.ndarray, rng: np.random.Generator, u: float) -> MotionPath:
@@ -369,18 +442,25 @@ def sensor_noise(rng: np.random.Generator, sigma: float, shape: tuple[int, ...])
 
 def render_frames(layers: FaceLayers, path: MotionPath, light: np.ndarray, bvp: np.ndarray,
                   noise_sigma: float, rng: np.random.Generator) -> Iterator[np.ndarray]:
-    """RGB uint8 frames: pulse the skin, move the head, composite, expose, add sensor noise."""
+    """RGB uint8 frames: pulse the skin, move the head, light it and the room (`illumination`),
+    composite, add sensor noise."""
     height, width = layers.background.shape[:2]
     y_grid, x_grid = np.mgrid[0:height, 0:width].astype(np.float32)
     background = np.dstack([layers.background, np.ones((height, width), np.float32)])  # opaque RGBA
+    face_light, back_light = illumination(light, path, layers.lamp, layers.face_width)
+    # The sheen is the lamp's highlight: it waxes and wanes as the head's pose to the lamp changes.
+    gloss = np.clip(1 + SHEEN_POSE_GAIN * towards_lamp(path, layers.lamp, layers.face_width), 0, None)
     for index in range(len(bvp)):
-        person = cv2.scaleAdd(layers.pulse_gain, -float(bvp[index]), layers.person)  # (H, W, 4)
+        person = cv2.scaleAdd(layers.pulse_gain, -float(bvp[index]),
+                              cv2.scaleAdd(layers.sheen, float(gloss[index]), layers.person))  # (H, W, 4)
         back = pose_matrix(path, index, layers.centre).astype(np.float32)
         map_x = back[0, 0] * x_grid + back[0, 1] * y_grid + back[0, 2]
         map_y = back[1, 0] * x_grid + back[1, 1] * y_grid + back[1, 2] - float(path.jaw_px[index]) * layers.jaw_weight
         # Replicating the border keeps the shirt, cut by the frame, filling the bottom edge as the body moves.
         moved = cv2.remap(person, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         uncovered = cv2.merge([1 - moved[..., 3]] * 4)
-        scene = cv2.add(moved, cv2.multiply(uncovered, background))  # premultiplied "over"
-        frame = cv2.scaleAdd(scene, float(light[index]), sensor_noise(rng, noise_sigma, scene.shape))
+        lit = cv2.multiply(moved, (*face_light[index].tolist(), 1.0))  # alpha stays
+        room = cv2.multiply(background, (*back_light[index].tolist(), 1.0))
+        scene = cv2.add(lit, cv2.multiply(uncovered, room))  # premultiplied "over"
+        frame = cv2.add(scene, sensor_noise(rng, noise_sigma, scene.shape))
         yield cv2.cvtColor(np.clip(frame, 0, 255).astype(np.uint8), cv2.COLOR_RGBA2RGB)

@@ -49,3 +49,29 @@ def test_skin_green_carries_the_pulse_and_the_face_is_found():
     x, y, w, h = box
     green = np.array([f[y + h // 3:y + h // 2, x + w // 4:x + 3 * w // 4, 1].mean() for f in frames])
     assert abs(hr_fft(to_pulse(-green, cfg.fps), cfg.fps) - trace.hr_bpm.mean()) < 6.0
+
+
+def frames_of(tone: str, flicker: str, seconds: float = 3.0) -> np.ndarray:
+    cfg = Synth2Config(seconds=seconds)
+    rng = np.random.default_rng(5)
+    return np.array(list(render(cfg, Conditions(tone, flicker, "auto", "fixed", "still"), synthesize_pulse(cfg, rng),
+                                rng)))
+
+
+def test_the_face_is_exposed_without_clipping():
+    """The meter reads the middle of the frame, where the lamp-lit face is, not the darker room."""
+    frames = frames_of("light", "none")
+    box = detect_face(frames[0], FaceConfig())
+    x, y, w, h = box
+    face = frames[:, y:y + h, x:x + w]
+    assert np.mean(face.max(axis=-1) >= 250) < 0.01 and 80 < face.mean() < 180
+
+
+def test_the_flicker_changes_the_lights_colour():
+    """A fluorescent tube flickers deepest in the blue: a strip of rows (read out together by the
+    rolling shutter) swings in its blue-to-red ratio with it."""
+    swing = {}
+    for flicker in ("none", "aliased"):
+        means = frames_of("medium", flicker)[:, 100:104].mean(axis=(1, 2))
+        swing[flicker] = np.std(np.diff(np.log(means[:, 2] / means[:, 0])))
+    assert swing["aliased"] > 3 * swing["none"], swing

@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 from physllm.data_catalog.synthetic_face import (LIGHTS, MOTIONS, PULSE_SIGNATURE_RGB, SKIN_TONES, MotionPath,
-                                                 Scenario, build_face, light_curve, motion_path, render_frames)
+                                                 Scenario, build_face, draw_lamp, illumination, light_curve,
+                                                 motion_path, render_frames)
 
 HEIGHT, WIDTH, FPS = 240, 320, 30.0
 CASCADE = cv2.CascadeClassifier(cv2.data.haarcascades + "haarcascade_frontalface_default.xml")
@@ -96,6 +97,20 @@ def test_light_curves():
     assert np.ptp(step) > 0.05 and np.mean(np.abs(np.diff(step)) < 1e-9) > 0.8, "a few switches, flat between"
     with pytest.raises(ValueError):
         light_curve("disco", times, rng)
+
+
+def test_the_lamp_changes_the_lights_colour_as_it_flickers_and_as_the_head_moves():
+    rng = np.random.default_rng(0)
+    times = np.arange(int(10 * FPS)) / FPS
+    lamp, still, face_px = draw_lamp(rng), at_rest(len(times)), 90.0
+    face, room = illumination(np.ones_like(times), still, lamp, face_px)
+    assert np.allclose(face, 1, atol=1e-6) and np.allclose(room, 1, atol=1e-6), "white-balanced at rest"
+    face, room = illumination(light_curve("flicker", times, rng), still, lamp, face_px)
+    assert np.allclose(face, room), "a still head sees the room's light"
+    assert np.ptp(face[:, 2] / face[:, 1]) > 0.005, "the warm lamp's flicker shifts the colour"
+    walking = motion_path("walking", times, np.zeros_like(times), rng, 1.0)
+    face, room = illumination(np.ones_like(times), walking, lamp, face_px)
+    assert np.allclose(room, 1, atol=1e-6) and np.ptp(face[:, 2] / face[:, 1]) > 0.002, "the face's light follows it"
 
 
 def test_motions_move_the_head_as_labelled():
