@@ -82,12 +82,10 @@ def read_wave(wave: np.ndarray, fps: float, diff: bool) -> Reading:
     return Reading(hr, pulse.snr_db(clean, fps, hr))
 
 
-def trusted_input(backbone: np.ndarray, chroma: np.ndarray, fps: float) -> str:
-    """'physnet' or 'chroma': the input whose pulse (both DiffNormalized) has the higher SNR."""
-    snr_backbone = read_wave(backbone, fps, diff=True).snr_db
-    snr_chroma = read_wave(chroma, fps, diff=True).snr_db
-    return "chroma" if np.nan_to_num(snr_chroma, nan=-np.inf) > np.nan_to_num(snr_backbone, nan=-np.inf) \
-        else "physnet"
+def trusted_input(backbone: Reading, chroma: Reading) -> str:
+    """'physnet' or 'chroma': the input whose pulse has the higher SNR (PhysNet on a tie)."""
+    snr = lambda reading: -np.inf if np.isnan(reading.snr_db) else reading.snr_db  # noqa: E731
+    return "chroma" if snr(chroma) > snr(backbone) else "physnet"
 
 
 def video_gate(physllm: np.ndarray, backbone: np.ndarray, chroma: np.ndarray, fps: float,
@@ -97,9 +95,9 @@ def video_gate(physllm: np.ndarray, backbone: np.ndarray, chroma: np.ndarray, fp
     and which one it is ('physllm', 'physnet' or 'chroma')."""
     if tolerance_bpm is None:
         return physllm, "physllm"
-    trusted = trusted_input(backbone, chroma, fps)
-    reference = backbone if trusted == "physnet" else chroma
-    distance = abs(read_wave(physllm, fps, diff=True).hr_bpm - read_wave(reference, fps, diff=True).hr_bpm)
-    if distance <= tolerance_bpm:
+    inputs = {"physnet": backbone, "chroma": chroma}
+    readings = {name: read_wave(wave, fps, diff=True) for name, wave in inputs.items()}
+    trusted = trusted_input(readings["physnet"], readings["chroma"])
+    if abs(read_wave(physllm, fps, diff=True).hr_bpm - readings[trusted].hr_bpm) <= tolerance_bpm:
         return physllm, "physllm"
-    return np.asarray(reference, dtype=np.asarray(physllm).dtype), trusted
+    return np.asarray(inputs[trusted], dtype=np.asarray(physllm).dtype), trusted

@@ -1,7 +1,7 @@
 """Calibrating the per-video fallback (`PhysLLMConfig.gate_tolerance_bpm`, ours) on validation videos.
 
-PhysLLM's outputs over the validation split are computed once; each candidate tolerance gates
-them video by video (`cues.quality.video_gate`: PhysLLM's wave where its HR lies within the
+PhysLLM's outputs over the validation split are computed, and the videos' signals read from the
+shards, once; each candidate tolerance gates them video by video (`cues.quality.video_gate`: PhysLLM's wave where its HR lies within the
 tolerance of the input with the higher SNR, that input's wave otherwise), and the whole-video HR
 MAE (FFT) scores it. The lowest MAE wins; candidates within `TIE_BPM` of it count as equal, and
 among those the one nearest `PRIOR_BPM` is kept. `None` (never fall back) is a candidate, so a
@@ -21,10 +21,11 @@ from typing import Sequence
 
 import torch
 
+from physllm.evaluation.report import evaluate_videos, signals_from_shards
 from physllm.model.physllm import PhysLLM
 from physllm.shards.reader import ShardSet
 from physllm.train.data import ClipStream
-from physllm.train.inference import evaluate_predictions, mae_of, predict_videos
+from physllm.train.inference import gated, mae_of, predict_videos
 
 TOLERANCES = (None, 10.0, 6.0, 3.0, 0.0)  # bpm; None never falls back, 0 always takes the trusted input
 PRIOR_BPM = 6.0  # the tie-break (module doc)
@@ -41,10 +42,9 @@ def calibrate_gate(model: PhysLLM, stream: ClipStream, shard_set: ShardSet, vide
                    device: torch.device, tolerances: Sequence[float | None] = TOLERANCES) -> Calibration:
     """The tolerance chosen on these videos (module doc), and the MAE of each."""
     predictions = predict_videos(model, stream, device, "calibrating the fallback")
-    mae = {}
-    for tolerance in tolerances:
-        report, _ = evaluate_predictions(shard_set, video_ids, predictions, gate_tolerance_bpm=tolerance)
-        mae[tolerance] = mae_of(report, "physllm")
+    signals = signals_from_shards(shard_set, list(video_ids), predictions.joined(), baselines=())
+    mae = {tolerance: mae_of(evaluate_videos(gated(signals, tolerance), scenarios=[]), "physllm")
+           for tolerance in tolerances}
     return Calibration(choose_tolerance(mae), mae)
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from contextlib import nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Sequence
 
@@ -96,29 +96,30 @@ def evaluate_predictions(shard_set: ShardSet, video_ids: Sequence[str], predicti
                          ) -> tuple[EvaluationReport, list[VideoSignals]]:
     """The field's per-video (or per-window) evaluation of PhysLLM's joined outputs, PhysNet
     alone and baselines; `toolbox`: rPPG-Toolbox's convention (tails dropped, power-of-two FFT);
-    `gate_tolerance_bpm`: PhysLLM's waves through the per-video fallback (`gate_videos`)."""
-    signals = signals_from_shards(shard_set, list(video_ids), predictions.joined(not toolbox),
-                                  list(baselines), keep_tail=not toolbox)
-    gate_videos(signals, gate_tolerance_bpm)
+    `gate_tolerance_bpm`: PhysLLM's waves through the per-video fallback (`gated`)."""
+    signals = gated(signals_from_shards(shard_set, list(video_ids), predictions.joined(not toolbox),
+                                        list(baselines), keep_tail=not toolbox), gate_tolerance_bpm)
     # the datasets' own labels, the region each video was read from, and the fallback's choice
     labels = scenario_labels(sorted({c.dataset for c in shard_set.caches})) + ["roi"]
     labels += ["gate"] if gate_tolerance_bpm is not None else []
     return evaluate_videos(signals, window_seconds, scenarios=labels, toolbox=toolbox), signals
 
 
-def gate_videos(signals: Sequence[VideoSignals], tolerance_bpm: float | None) -> None:
-    """Each video's PhysLLM wave, in place, through `cues.quality.video_gate` against the frozen
-    PhysNet's wave and the chrominance wave of the whole video; the source kept goes into the
-    video's metadata as `gate` (so the report breaks results down by it)."""
+def gated(signals: Sequence[VideoSignals], tolerance_bpm: float | None) -> list[VideoSignals]:
+    """The videos with PhysLLM's wave through `cues.quality.video_gate` against the frozen
+    PhysNet's wave and the chrominance wave of the whole video, the source kept in the metadata as
+    `gate` (so the report breaks results down by it); the videos given are left as they are."""
     if tolerance_bpm is None:
-        return
+        return list(signals)
+    out = []
     for video in signals:
-        if "physllm" not in video.methods:
-            continue
-        chroma = chrominance_wave(video.rgb, video.fps)
-        video.methods["physllm"], kept = video_gate(video.methods["physllm"], video.methods["physnet"],
-                                                    chroma, video.fps, tolerance_bpm)
-        video.metadata = {**video.metadata, "gate": kept}
+        if "physllm" in video.methods:
+            wave, kept = video_gate(video.methods["physllm"], video.methods["physnet"],
+                                    chrominance_wave(video.rgb, video.fps), video.fps, tolerance_bpm)
+            video = replace(video, methods={**video.methods, "physllm": wave},
+                            metadata={**video.metadata, "gate": kept})
+        out.append(video)
+    return out
 
 
 def mae_of(report: EvaluationReport, method: str) -> float:

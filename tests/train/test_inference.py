@@ -3,11 +3,11 @@
 import numpy as np
 import torch
 
-from physllm.evaluation.report import signals_from_shards
+from physllm.evaluation.report import VideoSignals, signals_from_shards
 from physllm.model.physllm import build_physllm
 from physllm.shards.reader import open_shards
 from physllm.train.data import ClipStream, split_videos
-from physllm.train.inference import predict_videos
+from physllm.train.inference import gated, predict_videos
 from physllm.train.trainer import TrainConfig, model_config_for
 
 
@@ -29,3 +29,18 @@ def test_an_untrained_physllm_joins_to_exactly_physnets_wave(tiny_cache, tiny_be
         assert np.std([physnet[i:i + 32].std() for i in range(0, len(physnet), 32)]) > 0.01  # scales differ
         np.testing.assert_allclose(joined[video.video_id], physnet, rtol=1e-4, atol=1e-4)
     assert np.isfinite(predictions.loss) and predictions.clips == 6 * len(videos)
+
+
+def test_the_fallback_replaces_a_wrong_wave_by_the_surer_input_and_leaves_the_videos_given():
+    fps, frames = 30.0, 900
+    t = np.arange(frames + 1) / fps
+    truth = np.sin(2 * np.pi * 1.2 * t)  # 72 bpm
+    backbone = np.diff(truth)  # PhysNet right and clean
+    wrong = np.diff(np.sin(2 * np.pi * 1.6 * t))  # PhysLLM at 96 bpm
+    rgb = np.full((frames, 3), 120.0) + np.random.default_rng(0).standard_normal((frames, 3))  # no pulse
+    video = VideoSignals("v", "synthetic", fps, {}, truth[:frames], {"physnet": backbone, "physllm": wrong},
+                         {"physnet", "physllm"}, rgb)
+    [out] = gated([video], tolerance_bpm=6.0)
+    assert out.metadata["gate"] == "physnet" and np.array_equal(out.methods["physllm"], backbone)
+    assert video.methods["physllm"] is wrong and "gate" not in video.metadata  # the input is untouched
+    assert gated([video], None)[0] is video
