@@ -48,11 +48,6 @@ def band_peak(wave: torch.Tensor, fps: float) -> tuple[torch.Tensor, torch.Tenso
     return (power * near).sum(-1) / power.sum(-1).clamp_min(1e-12), peak
 
 
-def band_confidence(wave: torch.Tensor, fps: float) -> torch.Tensor:
-    """(B, T) → (B,): the share of a clip's pulse-band power within ±PEAK_HALF_WIDTH_HZ of its peak."""
-    return band_peak(wave, fps)[0]
-
-
 @torch.no_grad()
 def quality_features(wave: torch.Tensor, chroma: torch.Tensor, fps: float) -> torch.Tensor:
     """PhysNet's wave and the chrominance wave, (B, T) each → (B, NUM_FEATURES): band confidence

@@ -4,7 +4,7 @@ import numpy as np
 import torch
 
 from physllm import pulse
-from physllm.cues.quality import band_confidence, quality_features, read_wave, trusted_input, video_gate
+from physllm.cues.quality import band_peak, quality_features, read_wave, trusted_input, video_gate
 
 FPS = 30.0
 
@@ -19,9 +19,10 @@ def noise(frames: int, seed: int = 0) -> np.ndarray:
 
 def test_band_confidence_is_high_for_a_pulse_and_low_for_noise():
     pulse_wave, noisy = torch.tensor(tone(1.3, 128)), torch.tensor(noise(128))
-    conf = band_confidence(torch.stack([pulse_wave, noisy, 5 * pulse_wave + 3]), FPS)
+    conf, peak = band_peak(torch.stack([pulse_wave, noisy, 5 * pulse_wave + 3]), FPS)
     assert conf[0] > 0.8 and conf[1] < 0.5  # a tone: the Hann main lobe beyond ±0.2 Hz holds the rest
     torch.testing.assert_close(conf[2], conf[0])  # scale and offset do not matter
+    assert abs(peak[0].item() - 1.3) < 0.05  # the tone's rate
 
 
 def test_quality_features_say_which_wave_holds_a_pulse_and_whether_they_agree():

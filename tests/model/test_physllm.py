@@ -177,7 +177,7 @@ def test_the_inputs_quality_sets_their_gains_per_clip(llm_dir):
     """Untrained, trust changes nothing (its map starts at 0); with a weight on the chrominance
     wave's band confidence, each clip takes that much of its chrominance wave (cues/test_quality.py:
     more for a clean tone than for noise); the paper's inputs have no trust map."""
-    from physllm.cues.quality import band_confidence
+    from physllm.cues.quality import band_peak
 
     torch.manual_seed(0)
     model = build_physllm(tiny_physllm_config(llm_dir)).eval()
@@ -188,7 +188,7 @@ def test_the_inputs_quality_sets_their_gains_per_clip(llm_dir):
     torch.testing.assert_close(model(wave, features, cues, chroma), wave, atol=1e-4, rtol=1e-4)
     with torch.no_grad():
         model.head.trust.weight[1, 1] = 1.0  # chroma gain += band confidence of the chrominance wave
-    gains = band_confidence(chroma, model.cfg.fps)  # (2,); on clips this short they differ little
+    gains = band_peak(chroma, model.cfg.fps)[0]  # (2,) band confidences; on clips this short they differ little
     std = wave.std(-1, unbiased=False, keepdim=True)
     c = (chroma - chroma.mean(-1, keepdim=True)) / chroma.std(-1, unbiased=False, keepdim=True)
     torch.testing.assert_close(model(wave, features, cues, chroma), wave + gains[:, None] * c * std,
