@@ -124,7 +124,7 @@ class Estimator(Protocol):
     name: str
     is_diff: bool  # output is DiffNormalized (PhysNet / PhysLLM) and needs integrating
     clip_config: ClipConfig  # face crop and clip length: a checkpoint's must match its training
-    note: str | None  # why this method reads the video, when the user named none
+    note: str | None  # a line about how it read the last video (the method chosen for the user, a fallback)
 
     def clip_signals(self, clips: list[Clip], fps: float) -> list[np.ndarray]: ...
 
