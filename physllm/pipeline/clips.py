@@ -23,8 +23,8 @@ import cv2
 import numpy as np
 
 from physllm.errors import PhysllmError, VideoError
-from physllm.pipeline.face import (Box, FaceConfig, crop, crop_and_resize, crop_box, detect_face,
-                                   inner_face, interpolate_boxes, steady_box)
+from physllm.pipeline.face import (Box, FaceConfig, crop, crop_and_resize, crop_box, detect_face, face_template,
+                                   inner_face, interpolate_boxes, locate_template, steady_box)
 from physllm.pipeline.resample import resample, resampled_count, with_times
 from physllm.pipeline.roi import ROI_MODES, clip_skin_means, mostly_skin, skin_box
 
@@ -72,6 +72,8 @@ class _Track:
     roi: str  # resolved mode; "auto" until the first clip decides
     asked: str  # the mode asked for (ClipConfig.roi), which words the error of a video never read
     face: Box | None = None  # latest good region box (face or skin box)
+    template: np.ndarray | None = None  # the region's grey template at the last detection (face.face_template)
+    template_box: Box | None = None  # where it was taken: the last detection's box, before `steady_box` held it
     found_any: bool = False
 
 
@@ -116,7 +118,7 @@ def iter_clips(timed_frames: Iterable[tuple[float, np.ndarray]], ppg: np.ndarray
 
 
 def _not_found(video_id: str, asked: str, cfg: ClipConfig) -> str:
-    where = f"in any detection ({cfg.face.detector}, every {cfg.face.detect_every} frames)"
+    where = f"in any detection ({cfg.face.detector}, every {cfg.face.check_every} frames)"
     if asked == "face":
         return f"{video_id}: no face found {where}; for a video that shows only skin pass --roi none"
     if asked == "skin":
@@ -127,7 +129,7 @@ def _not_found(video_id: str, asked: str, cfg: ClipConfig) -> str:
 def _resolve_roi(frames: list[np.ndarray], cfg: ClipConfig) -> str:
     """`auto`: a face if one of the first clip's detections finds it, else `none` if the frame is
     mostly skin, else `skin` (the largest skin region, tracked as a face is)."""
-    for frame in frames[::cfg.face.detect_every]:
+    for frame in frames[::cfg.face.check_every]:
         if detect_face(frame, cfg.face) is not None:
             return "face"
     return "none" if mostly_skin(frames[len(frames) // 2]) else "skin"
@@ -136,24 +138,20 @@ def _resolve_roi(frames: list[np.ndarray], cfg: ClipConfig) -> str:
 def _region_boxes(frames: list[np.ndarray], first: int, cfg: ClipConfig, track: _Track
                   ) -> tuple[np.ndarray, np.ndarray, float]:
     """Per-frame region boxes (T, 4) for the detector's region, PhysNet's crop boxes (T, 4), and
-    the share of detections that found the region. Detections fall on absolute frames that are
-    multiples of `detect_every`, so a video is detected on the same frames however it is cut."""
+    the share of checks that found the region. Checks fall on absolute frames that are multiples of
+    `check_every` (detections forced on multiples of `detect_every`), so a video is read on the
+    same frames however it is cut."""
     T = len(frames)
     height, width = frames[0].shape[:2]
     if track.roi == "none":
         whole = np.tile(np.array([0, 0, width, height], dtype=np.int32), (T, 1))
         return whole, whole, 1.0
-    every = cfg.face.detect_every
-    at = [i for i in range(T) if (first + i) % every == 0] or [0]
+    at = [i for i in range(T) if _is_check_frame(first + i, cfg.face)] or [0]
     known, boxes, found = [], [], 0
     if track.face is not None:
-        known, boxes = [-1], [track.face]  # the track so far holds until the first detection
+        known, boxes = [-1], [track.face]  # the track so far holds until the first check
     for i in at:
-        new = detect_face(frames[i], cfg.face) if track.roi == "face" else skin_box(frames[i])
-        if new is not None:
-            found += 1
-            track.face = steady_box(new, track.face, cfg.face.hold_fraction)
-            track.found_any = True
+        found += _check_track(frames[i], (first + i) % cfg.face.detect_every == 0, cfg, track)
         if track.face is not None:
             known.append(i)
             boxes.append(track.face)
@@ -164,6 +162,27 @@ def _region_boxes(frames: list[np.ndarray], first: int, cfg: ClipConfig, track: 
     crops = np.asarray([crop_box(tuple(b), cfg.face, size) if track.roi == "face" else tuple(b)
                         for b in region], dtype=np.int32)
     return region, crops, found / len(at)
+
+
+def _is_check_frame(index: int, face: FaceConfig) -> bool:
+    return index % face.check_every == 0 or index % face.detect_every == 0
+
+
+def _check_track(frame: np.ndarray, detect_due: bool, cfg: ClipConfig, track: _Track) -> bool:
+    """One check of the track on `frame` (pipeline.face's docstring): the template holds the box,
+    or the detector (or the skin finder) runs and moves it. Returns whether the region was found."""
+    if track.template is not None and not detect_due:
+        located, match = locate_template(frame, track.template_box, track.template)
+        still = steady_box(located, track.template_box, cfg.face.hold_fraction / 2) == track.template_box
+        if match >= cfg.face.min_match and still:
+            return True
+    new = detect_face(frame, cfg.face) if track.roi == "face" else skin_box(frame)
+    if new is None:
+        return False
+    track.face = steady_box(new, track.face, cfg.face.hold_fraction)
+    track.template, track.template_box = face_template(frame, new), new
+    track.found_any = True
+    return True
 
 
 def _skin_means(frames: list[np.ndarray], region: np.ndarray, roi: str) -> np.ndarray:

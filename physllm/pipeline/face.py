@@ -22,10 +22,17 @@ Where MTCNN finds no face, YuNet (libfacedetection, PyPI `yuface`) is asked (`de
 faces on frames where MTCNN found none (issue 23). CLAHE before detection (`contrast="clahe"`)
 is measured there too; it made MTCNN lose a side-lit face, so it is not the default.
 
-Boxes are tracked (pipeline.clips): a detection every `detect_every` frames, held while it moves
-less than `hold_fraction` of its width (detector jitter would otherwise step the crop's colour),
-interpolated between detections where the face really moves. A frame without a face keeps the
-last good box and is *counted*.
+Boxes are tracked (pipeline.clips). Every `check_every` frames the track is checked against a
+template of the face taken at the last detection (its grey level at `TEMPLATE_WIDTH` px, sought
+by normalised cross-correlation within the detection's box enlarged by `SEARCH_MARGIN`): where it
+correlates at least `min_match` and its best match lies where a detection would hold the box
+(`steady_box`), the face is still there and the box holds; the detector runs only where the
+check fails (the face moved, turned, was covered or left) and at least every `detect_every`
+frames (a face that grows or shrinks in place moves no template). A detection moving the box by less than `hold_fraction` of its width is
+jitter and the box holds (a 1-2 px step changes the crop's colour); boxes are interpolated
+between the frames where the face really moved. A frame without a face keeps the last good box
+and is *counted*. The check costs ~0.05 ms against a detection's ~6 ms (bench/precompute.py
+prints the front end's cost per frame).
 """
 
 from __future__ import annotations
@@ -54,9 +61,15 @@ CONTRASTS = ("gain", "clahe")
 @dataclass(frozen=True)
 class FaceConfig:
     detector: str = "mtcnn+yunet"  # MTCNN, then YuNet where it finds none (module docstring); "haar" = the toolbox's
-    # A detection every 15 frames (half a second) lets the track follow a walking or turning head
-    # while detection stays under half of the front end's cost (~18 ms a detection on 240 px).
-    detect_every: int = 15
+    # The track is checked every 15 frames (half a second): often enough to follow a walking or
+    # turning head, as the detector did at this period before the template check existed.
+    check_every: int = 15
+    # A detection at least every 90 frames (3 s), where the checks all held: it corrects a face that
+    # grows or shrinks in place. 90 keeps the detector at ~1/6 of its former cost on a still face.
+    detect_every: int = 90
+    # The template's normalised correlation below which the track is lost and the detector runs:
+    # on 14 videos (12 renders, still and moving, and two real clips) a held face matched at 0.90-1.00.
+    min_match: float = 0.9
     box_scale: float = 1.5  # rPPG-Toolbox LARGE_BOX_COEF
     min_neighbors: int = 3  # rPPG-Toolbox's detectMultiScale argument (haar)
     min_confidence: float = 0.9  # MTCNN's face probability below which a box is not a face
@@ -73,7 +86,8 @@ class FaceConfig:
     # "clahe" also equalises the luminance locally (`local_contrast`), for a dark face before a bright wall.
     contrast: str = "gain"
     # valid values: a setting outside them is refused with its range (physllm/config.py)
-    RANGES = {"detect_every": ">= 1", "box_scale": "> 0", "min_neighbors": ">= 0", "detect_width": ">= 24",
+    RANGES = {"check_every": ">= 1", "detect_every": ">= 1", "min_match": "[-1, 1]", "box_scale": "> 0",
+              "min_neighbors": ">= 0", "detect_width": ">= 24",
               "hold_fraction": ">= 0", "min_confidence": "[0, 1]"}
 
     def __post_init__(self):
@@ -170,6 +184,41 @@ def detect_face(frame: np.ndarray, cfg: FaceConfig) -> Box | None:
         return None
     x, y, w, h = (v / scale for v in max(faces, key=lambda f: f[2]))  # the widest, as the toolbox
     return clip_box((x, y, w, h), (height, width))
+
+
+TEMPLATE_WIDTH = 32  # px: the face's grey template for the track check, ~1000 samples
+SEARCH_MARGIN = 0.15  # the template is sought this share of the box beyond each side: 3x `hold_fraction`
+
+
+def _grey_at_template_scale(frame: np.ndarray, box: Box, margin: float) -> tuple[np.ndarray, tuple[float, float]]:
+    """The box enlarged by `margin` of its size each side (clipped), grey, at the scale where the
+    box is TEMPLATE_WIDTH wide; and the offset of the box's corner within it, in those pixels."""
+    x, y, w, h = box
+    height, width = frame.shape[:2]
+    x0, y0 = max(0, x - round(margin * w)), max(0, y - round(margin * h))
+    x1, y1 = min(width, x + w + round(margin * w)), min(height, y + h + round(margin * h))
+    k = TEMPLATE_WIDTH / max(w, 1)
+    grey = cv2.cvtColor(np.ascontiguousarray(frame[y0:y1, x0:x1]), cv2.COLOR_RGB2GRAY)
+    size = (max(1, round((x1 - x0) * k)), max(1, round((y1 - y0) * k)))
+    return cv2.resize(grey, size, interpolation=cv2.INTER_AREA), ((x - x0) * k, (y - y0) * k)
+
+
+def face_template(frame: np.ndarray, box: Box) -> np.ndarray:
+    """The track's template: the box's grey level at TEMPLATE_WIDTH pixels wide."""
+    return _grey_at_template_scale(frame, box, 0.0)[0]
+
+
+def locate_template(frame: np.ndarray, box: Box, template: np.ndarray) -> tuple[Box, float]:
+    """`box` moved to where `template` (taken at `box`) matches best in `frame`, sought up to
+    SEARCH_MARGIN of the box beyond each side, and the match's normalised correlation. A flat
+    search region (the face covered by a uniform surface) matches nothing: correlation -1."""
+    region, (box_x, box_y) = _grey_at_template_scale(frame, box, SEARCH_MARGIN)
+    if region.shape[0] < template.shape[0] or region.shape[1] < template.shape[1] or region.std() < 1.0:
+        return box, -1.0
+    _, score, _, (x, y) = cv2.minMaxLoc(cv2.matchTemplate(region, template, cv2.TM_CCOEFF_NORMED))
+    pixels_per_unit = box[2] / TEMPLATE_WIDTH
+    moved = (box[0] + round((x - box_x) * pixels_per_unit), box[1] + round((y - box_y) * pixels_per_unit))
+    return (*moved, box[2], box[3]), float(score)
 
 
 def clip_box(box: tuple[float, float, float, float], frame_size: tuple[int, int]) -> Box:

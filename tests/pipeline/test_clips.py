@@ -7,7 +7,7 @@ import pytest
 from physllm.data_catalog import scan
 from physllm.errors import DatasetError, VideoError
 from physllm.pipeline.clips import ClipConfig, clip_starts, expected_clips, iter_clips, record_clips
-from physllm.pipeline.face import crop, inner_face
+from physllm.pipeline.face import FaceConfig, crop, inner_face
 from physllm.pipeline.resample import with_times
 from physllm.pipeline.roi import clip_skin_means
 
@@ -75,6 +75,26 @@ def test_a_face_lost_keeps_the_last_box_and_is_counted(record):
     first, second = iter_clips(with_times(frames, 30.0), None, ClipConfig(), "v")
     assert first.face_fraction == 1.0 and second.face_fraction == 0.0
     assert (second.boxes == first.boxes[-1]).all()
+
+
+def test_a_still_face_is_detected_every_detect_every_frames_and_a_moved_one_at_once(record, monkeypatch):
+    """The track check (pipeline/face.py): a face the template finds in place needs no detection
+    until `detect_every`; one that moved is detected at the next check and its box follows."""
+    import physllm.pipeline.clips as clips_module
+
+    detected_at = []
+    real_detect = clips_module.detect_face
+    monkeypatch.setattr(clips_module, "detect_face", lambda frame, cfg: detected_at.append(frame) or real_detect(frame, cfg))
+    frames = list(record.frames())[:256]
+    cfg = ClipConfig(face=FaceConfig(check_every=15, detect_every=90))
+    still = list(iter_clips(with_times(frames, 30.0), None, cfg, "still"))
+    assert len(detected_at) == 1 + len(range(0, 256, 90))  # choosing the region, then each 90th frame
+    assert all((clip.boxes == still[0].boxes[0]).all() for clip in still)
+    detected_at.clear()
+    shifted = frames[:100] + [np.roll(f, 12, axis=1) for f in frames[100:]]  # the face jumps 12 px right
+    moved = list(iter_clips(with_times(shifted, 30.0), None, cfg, "moved"))
+    assert len(detected_at) == 1 + len(range(0, 256, 90)) + 1  # one more: at frame 105, the check after the jump
+    assert moved[1].boxes[-1][0] - moved[0].boxes[0][0] == pytest.approx(12, abs=2)
 
 
 def test_a_video_without_face_or_skin_is_reported():

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 from physllm.data_catalog import scan
-from physllm.pipeline.face import (FaceConfig, crop_box, detect_face, detection_gain, inner_face,
-                                   interpolate_boxes, scale_box, steady_box)
+from physllm.pipeline.face import (FaceConfig, crop_box, detect_face, detection_gain, face_template, inner_face,
+                                   interpolate_boxes, locate_template, scale_box, steady_box)
 
 
 @pytest.fixture(scope="module")
@@ -33,6 +33,17 @@ def test_a_box_holds_unless_the_face_moved():
     assert steady_box((102, 49, 101, 100), previous, 0.05) == previous  # detector jitter: held
     assert steady_box((110, 50, 100, 100), previous, 0.05) == (110, 50, 100, 100)  # moved 10%
     assert steady_box((102, 49, 101, 100), None, 0.05) == (102, 49, 101, 100)  # the first detection
+
+
+def test_the_template_finds_the_face_where_it_moved_and_nothing_in_a_flat_frame(frame):
+    box = detect_face(frame, FaceConfig())
+    template = face_template(frame, box)
+    moved = np.roll(frame, (3, -6), axis=(0, 1))  # the face 6 px left, 3 px down
+    (x, y, w, h), match = locate_template(moved, box, template)
+    assert abs(x - (box[0] - 6)) <= 1 and abs(y - (box[1] + 3)) <= 1 and (w, h) == box[2:]
+    assert match > 0.9
+    assert locate_template(frame, box, template) == (box, pytest.approx(1.0, abs=1e-3))
+    assert locate_template(np.full_like(frame, 127), box, template)[1] == -1.0
 
 
 def test_boxes_are_interpolated_between_detections_and_held_outside():
