@@ -114,13 +114,29 @@ def diff_normalize_frames(frames: np.ndarray) -> np.ndarray:
     a whole video before chunking; the std is taken over whatever span is passed here.
     frames: (T, H, W, 3) uint8 or float → float32 (T, H, W, 3).
     """
-    data = np.asarray(frames, dtype=np.float64)  # uint8 differences would wrap around
-    diff = (data[1:] - data[:-1]) / (data[1:] + data[:-1] + 1e-7)  # (T-1, H, W, 3)
-    std = diff.std()
-    diff = diff / std if std > 0 else diff
-    out = np.concatenate([diff, np.zeros_like(data[:1])], axis=0).astype(np.float32)
+    data = np.asarray(frames, dtype=np.float32)  # uint8 differences would wrap around; pixel
+    # sums are exact in float32, the ratio within 1e-7 of float64's at a third of the cost
+    out = np.zeros_like(data)
+    np.divide(data[1:] - data[:-1], data[1:] + data[:-1] + 1e-7, out=out[:-1])  # (T-1, H, W, 3)
     out[np.isnan(out)] = 0.0
+    std = out[:-1].std(dtype=np.float64)  # accumulated in float64: millions of terms
+    if std > 0:
+        out /= np.float32(std)
     return out
+
+
+def fold_batchnorm(model: PhysNet) -> PhysNet:
+    """`model` for inference with each BatchNorm folded into the convolution before it (an
+    eval-mode BatchNorm is a per-channel affine map: w' = w·γ/σ, b' = (b − μ)·γ/σ + β;
+    torch.nn.utils.fusion). The same outputs within float error; ~1.2x faster on a CPU core
+    (bench/precompute.py). In place; the model can no longer be trained."""
+    from torch.nn.utils.fusion import fuse_conv_bn_eval
+
+    for block in model.children():
+        if isinstance(block, nn.Sequential) and isinstance(block[1], nn.BatchNorm3d):
+            block[0] = fuse_conv_bn_eval(block[0], block[1], transpose=isinstance(block[0], nn.ConvTranspose3d))
+            block[1] = nn.Identity()
+    return model
 
 
 def _read_state_dict(path: Path, map_location) -> Mapping[str, torch.Tensor]:

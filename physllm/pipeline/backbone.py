@@ -1,8 +1,8 @@
 """The frozen PhysNet backbone: running it over clips, and training one when none is given.
 
-Running (`BackboneRunner`): the model loads once per worker and sees DiffNormalized clips in
-batches (rPPG-Toolbox's PhysNet input, model/physnet.py), under `torch.inference_mode`, with
-bf16 autocast on CUDA. The toolbox normalises a whole video before chunking; a streaming
+Running (`BackboneRunner`): the model loads once per worker, its BatchNorms folded into its
+convolutions (`fold_batchnorm`), and sees DiffNormalized clips in batches (rPPG-Toolbox's PhysNet
+input, model/physnet.py), under `torch.inference_mode`, with bf16 autocast on CUDA. The toolbox normalises a whole video before chunking; a streaming
 pipeline normalises each clip (the std differs slightly; the model's output is scale-robust
 through its BatchNorm layers and is z-scored downstream anyway).
 
@@ -26,7 +26,7 @@ import torch
 
 from physllm.data_catalog.record import VideoRecord
 from physllm.errors import PhysllmError
-from physllm.model.physnet import PhysNet, diff_normalize_frames, load_physnet
+from physllm.model.physnet import PhysNet, diff_normalize_frames, fold_batchnorm, load_physnet
 from physllm.pipeline.clips import ClipConfig, record_clips
 from physllm.pulse import diff_normalize_label, hr_fft, to_pulse
 
@@ -55,7 +55,7 @@ class BackboneRunner:
             torch.set_num_threads(threads)
         self.device = pick_device(device)
         self.batch_size = batch_size
-        self.model = load_physnet(checkpoint_path, map_location=self.device)
+        self.model = fold_batchnorm(load_physnet(checkpoint_path, map_location=self.device))
 
     @torch.inference_mode()
     def run(self, frames: np.ndarray) -> BackboneOutput:

@@ -6,7 +6,7 @@ import torch
 
 from physllm.errors import CheckpointError
 from physllm.model.physnet import (FEATURE_SCALES, PhysNet, PhysNetConfig, diff_normalize_frames,
-                                   feature_shapes, load_physnet)
+                                   feature_shapes, fold_batchnorm, load_physnet)
 from tests.fixtures.released_weights import released_physnet
 
 # wave[0, :4] of rPPG-Toolbox's own PhysNet_padding_Encoder_Decoder_MAX(128) on
@@ -47,6 +47,22 @@ def test_features_are_the_spatially_pooled_encoder_stages():
     with torch.no_grad():
         out = model(x)
     torch.testing.assert_close(out.features[1], captured["s2"].mean(dim=(3, 4)))
+
+
+@pytest.mark.parametrize("name", sorted(TOOLBOX_WAVE_HEAD))
+def test_folding_the_batchnorms_keeps_every_output(name):
+    """The runner's inference model (fold_batchnorm): the released weights' wave and features on
+    a DiffNormalized clip within 1e-3 of the model as trained."""
+    model = load_physnet(released_physnet(name))
+    clip = np.random.default_rng(0).integers(60, 200, (32, 72, 72, 3), dtype=np.uint8)
+    x = torch.from_numpy(diff_normalize_frames(clip)).permute(3, 0, 1, 2)[None]
+    with torch.no_grad():
+        before = model(x)
+        after = fold_batchnorm(model)(x)
+    assert not any(isinstance(m, torch.nn.BatchNorm3d) for m in model.modules())
+    torch.testing.assert_close(after.wave, before.wave, rtol=0, atol=1e-3)
+    for folded, trained in zip(after.features, before.features):
+        torch.testing.assert_close(folded, trained, rtol=0, atol=1e-3)
 
 
 @pytest.mark.parametrize("name", sorted(TOOLBOX_WAVE_HEAD))
