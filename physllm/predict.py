@@ -23,7 +23,9 @@ Every video with a face or skin gets a number. Each number carries its confidenc
 scale, a logistic fitted by bench/reliability.py to P(HR within 3 bpm) on rendered and real
 videos (docs/BENCHMARKS.md, "Confidence, per method").
 
-Memory holds one batch of clips at a time plus one float per frame, whatever the length.
+The front end reads the next batch of clips in a thread while the model reads the current one
+(`read_ahead`: decoding, OpenCV and torch release the GIL), so memory holds two batches of clips
+plus one float per frame, whatever the length.
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ from __future__ import annotations
 import csv
 import json
 import math
+import queue
+import threading
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Iterable, Iterator, Protocol, Sequence
@@ -201,6 +205,7 @@ class PhysLLMEstimator:
         cache = training_cache(read_training_info(Path(checkpoint)), checkpoint)
         self.device = resolve_device(device)
         self.model = load_trainable(checkpoint, device=self.device)
+        self.model.llm.merge_adapter()  # LoRA folded into the frozen weights: one matmul a layer, not three
         self.runner = BackboneRunner(find_backbone(cache, backbone), device=str(self.device))
         describer = cache["settings"]["describer"]
         self.describer = make_describer(describer["name"], describer.get("model"))
@@ -415,6 +420,45 @@ def batched(items: Iterable, size: int) -> Iterator[list]:
         yield batch
 
 
+def read_ahead(items: Iterable, depth: int = 1) -> Iterator:
+    """`items`, produced in a thread up to `depth` ahead of the consumer; an exception raised while
+    producing is raised here, in order. Closing the generator stops the thread at its next item."""
+    ready: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+    done = object()
+
+    def put(entry) -> bool:
+        while not stop.is_set():
+            try:
+                ready.put(entry, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if not put((item, None)):
+                    return
+            put((done, None))
+        except BaseException as exc:  # noqa: BLE001 -- handed to the consumer, raised there
+            put((done, exc))
+
+    thread = threading.Thread(target=produce, name="physllm-read-ahead", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item, error = ready.get()
+            if error is not None:
+                raise error
+            if item is done:
+                return
+            yield item
+    finally:
+        stop.set()
+
+
 def predict_video(source: Path, estimator: Estimator, cfg: PredictConfig = PredictConfig(),
                   fps: float | None = None) -> Prediction:
     """Run one video (file or frame folder) through clips → estimator → pulse → windows.
@@ -425,7 +469,7 @@ def predict_video(source: Path, estimator: Estimator, cfg: PredictConfig = Predi
     clip_fps = estimator.clip_config.fps or info.fps
     signals, face, first_frames, rois = [], [], [], set()
     clips = iter_clips(open_video_timed(source, fps), None, estimator.clip_config, video_id=str(source))
-    for batch in batched(clips, cfg.batch_clips):
+    for batch in read_ahead(batched(clips, cfg.batch_clips)):
         signals += estimator.clip_signals(batch, clip_fps)
         face += [np.full(len(clip.rgb_mean), clip.face_fraction, dtype=np.float32) for clip in batch]
         first_frames += [clip.first_frame for clip in batch]

@@ -17,7 +17,7 @@ from physllm import pulse
 from physllm.data_catalog import scan
 from physllm.data_catalog.synthetic import SynthConfig, write_synthetic_dataset
 from physllm.data_catalog.video_io import open_video
-from physllm.predict import BaselineEstimator, PredictConfig, make_estimator, predict_video
+from physllm.predict import BaselineEstimator, PredictConfig, make_estimator, predict_video, read_ahead
 from tests.pipeline.test_clips import skin_shape_video, skin_video
 
 runner = CliRunner()
@@ -283,6 +283,54 @@ def test_a_trained_checkpoint_runs_through_the_same_cue_path_as_precompute(
     cli = runner.invoke(app, ["predict", str(easy_video[0]), "--checkpoint", str(result.last_checkpoint),
                               "--backbone", str(other), "--out", str(out)])
     assert cli.exit_code == 2 and "not the backbone this checkpoint was trained with" in cli.output
+
+    # predict folds the trained LoRA into the LLM's weights: the same outputs as the model trained
+    import torch
+
+    from physllm.model.checkpoint import load_trainable
+    from physllm.predict import PhysLLMEstimator
+
+    merged = PhysLLMEstimator(result.last_checkpoint, backbone=tmp_path / "moved.pth", device="cpu").model
+    trained = load_trainable(result.last_checkpoint)
+    assert any(p.abs().sum() > 0 for n, p in trained.llm.named_parameters() if "lora_B" in n)  # LoRA moved
+    torch.manual_seed(0)
+    wave, chroma = torch.randn(2, 128), torch.randn(2, 128)
+    features = [torch.randn(2, 64, 128 // s) for s in trained.cfg.feature_strides]
+    cues = trained.tokenize_cues({cue: ["a face in daylight"] * 2 for cue in trained.cfg.apl.cue_types})
+    with torch.inference_mode():
+        torch.testing.assert_close(merged(wave, features, cues, chroma), trained(wave, features, cues, chroma),
+                                   rtol=1e-4, atol=1e-4)
+
+
+def test_read_ahead_keeps_order_raises_where_the_producer_failed_and_stops_when_closed():
+    import threading
+    import time
+
+    assert list(read_ahead(iter(range(5)))) == [0, 1, 2, 3, 4]
+
+    def failing():
+        yield 1
+        raise ValueError("broken video")
+
+    got = []
+    with pytest.raises(ValueError, match="broken video"):
+        for item in read_ahead(failing()):
+            got.append(item)
+    assert got == [1]
+
+    produced = []
+
+    def endless():
+        while True:
+            produced.append(len(produced))
+            yield produced[-1]
+
+    reader = read_ahead(endless(), depth=1)
+    assert next(reader) == 0
+    reader.close()
+    time.sleep(0.5)
+    assert not any(t.name == "physllm-read-ahead" and t.is_alive() for t in threading.enumerate())
+    assert len(produced) <= 3  # one taken, at most one waiting, one being put when stopped
 
 
 def test_vitals_per_window_and_per_video_beside_the_heart_rate(easy_video, tmp_path):
