@@ -2,7 +2,7 @@
 same frozen PhysNet alone, POS) and CHROM, on the same test videos, whole videos by FFT.
 
 It renders the two synthetic sets (renderer 1, `physllm datasets synth`, and the independently
-written renderer 2, `physllm.data_catalog.synthetic2`), precomputes both with one frozen PhysNet,
+written renderer 2, `physllm.render.synthetic2`), precomputes both with one frozen PhysNet,
 then for each protocol trains PhysLLM and its ablations and evaluates the test split:
 
     synthetic->synthetic2-shiftval   trained on renderer 1, chosen on half of renderer 2, tested
@@ -64,7 +64,7 @@ def random_llm(folder: Path) -> Path:
 
 
 def render(out: Path, subjects: int, subjects2: int, seconds: float, seed: int, seed2: int) -> tuple[Path, Path]:
-    from physllm.data_catalog import synthetic, synthetic2
+    from physllm.render import synthetic, synthetic2
 
     first, second = out / "data" / "synthetic", out / "data" / "synthetic2"
     cfg = synthetic.SynthConfig(num_subjects=subjects, seconds=seconds, seed=seed)

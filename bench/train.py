@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 from physllm.data_catalog import scan
-from physllm.data_catalog.synthetic import SynthConfig, write_synthetic_dataset
+from physllm.render.synthetic import SynthConfig, write_synthetic_dataset
 from physllm.pipeline.backbone import BackboneRunner
 from physllm.pipeline.clips import ClipConfig, record_clips
 from physllm.pipeline.describers import make_describer

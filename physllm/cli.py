@@ -170,7 +170,7 @@ def load_datasets_check():
 
 def load_datasets_synth():
     from physllm.config import write_resolved
-    from physllm.data_catalog.synthetic import SynthConfig
+    from physllm.render.synthetic import SynthConfig
 
     @dataclass
     class DatasetsSynth:
@@ -180,7 +180,7 @@ def load_datasets_synth():
         RANGES = {"num_workers": ">= 1"}
 
     def run(o):
-        from physllm.data_catalog.synthetic import write_synthetic_dataset
+        from physllm.render.synthetic import write_synthetic_dataset
 
         write_synthetic_dataset(o.out, o.synth, workers=o.num_workers)
         write_resolved(o, o.out, "synth")

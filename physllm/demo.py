@@ -3,7 +3,7 @@
     render two synthetic sets ─► train/cache a PhysNet backbone ─► precompute the cue caches
     ─► train PhysLLM (offline MiniLM + LoRA) ─► evaluate against GREEN, CHROM, POS, PhysNet
 
-The two sets come from two renderers written apart (data_catalog/synthetic.py and
+The two sets come from two renderers written apart (render/synthetic.py and
 synthetic2.py). PhysLLM trains on the first; the checkpoint, and the margin of its fallback to
 PhysNet, are chosen on half of the second, and the other half is the test split
 (`synthetic->synthetic2-shiftval`): video unlike the training data, where the methods differ.
@@ -65,8 +65,8 @@ def _stage(number: int, title: str) -> None:
 
 
 def render_data(cfg: DemoConfig) -> None:
-    from physllm.data_catalog.synthetic import SynthConfig, is_written_with, write_synthetic_dataset
-    from physllm.data_catalog.synthetic2 import Synth2Config, write_dataset
+    from physllm.render.synthetic import SynthConfig, is_written_with, write_synthetic_dataset
+    from physllm.render.synthetic2 import Synth2Config, write_dataset
 
     synth = SynthConfig(num_subjects=cfg.subjects, seconds=cfg.seconds, seed=cfg.seed)
     if is_written_with(cfg.data_dir, synth):

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from physllm.cli import app
 from physllm import pulse
 from physllm.data_catalog import scan
-from physllm.data_catalog.synthetic import SynthConfig, write_synthetic_dataset
+from physllm.render.synthetic import SynthConfig, write_synthetic_dataset
 from physllm.data_catalog.video_io import open_video
 from physllm.predict import BaselineEstimator, PredictConfig, make_estimator, predict_video
 from tests.pipeline.test_clips import skin_shape_video, skin_video
@@ -133,8 +133,8 @@ def test_a_skin_only_crop_gets_its_heart_rate(tmp_path, roi):
 
 @pytest.mark.parametrize("renderer, tone", [("synthetic", "V"), ("synthetic", "VI"), ("synthetic2", "VI")])
 def test_the_darkest_skin_types_get_a_sane_heart_rate(tmp_path, renderer, tone):
-    from physllm.data_catalog import synthetic, synthetic2
-    from physllm.data_catalog.synthetic_face import Scenario
+    from physllm.render import synthetic, synthetic2
+    from physllm.render.face import Scenario
 
     folder = tmp_path / tone
     if renderer == "synthetic":

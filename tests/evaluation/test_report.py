@@ -199,7 +199,7 @@ def test_signals_from_shards_reports_a_missing_clip(tmp_path):
 
 def test_vitals_errors_against_the_truths_own_and_refusals_counted(tmp_path):
     """The exact DiffNormalized copy reads the truth's HRV and breathing; noise is refused."""
-    from physllm.data_catalog.synthetic_ppg import draw_pulse_params, synthesize_ppg
+    from physllm.render.ppg import draw_pulse_params, synthesize_ppg
     from physllm.evaluation.report import print_vitals_table
 
     videos = []
