@@ -27,10 +27,10 @@ from pathlib import Path
 
 import numpy as np
 
+from physllm.classic_methods import BASELINES
+from physllm.evaluation.report import VideoSignals, evaluate_video, join_clips
 from physllm.render import face, synthetic, synthetic2
 from physllm.render.face import EASY, SKIN_TONES, Scenario
-from physllm.evaluation.baselines import BASELINES
-from physllm.evaluation.report import VideoSignals, evaluate_video, join_clips
 
 WEIGHTS = Path("/work/shared/weights/rppg-toolbox")
 PHYSNETS = {"ubfc": "UBFC-rPPG_PhysNet_DiffNormalized.pth", "pure": "PURE_PhysNet_DiffNormalized.pth"}

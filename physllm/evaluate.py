@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
+from physllm.classic_methods import BASELINES
 from physllm.errors import CheckpointError, PhysllmError
-from physllm.evaluation.baselines import BASELINES
 from physllm.evaluation.report import EvaluationReport, VideoSignals, print_table, write_report
 from physllm.model.physllm import PhysLLMConfig
 from physllm.shards.reader import ShardSet, open_shards

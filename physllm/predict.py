@@ -38,9 +38,9 @@ from typing import Iterable, Iterator, Protocol, Sequence
 import numpy as np
 
 from physllm import pulse, vitals
+from physllm.classic_methods import BASELINES
 from physllm.data_catalog.video_io import open_video_timed, probe_video
 from physllm.errors import PhysllmError, VideoError
-from physllm.evaluation.baselines import BASELINES
 from physllm.evaluation.report import join_clips
 from physllm.pipeline.clips import Clip, ClipConfig, iter_clips
 

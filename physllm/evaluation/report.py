@@ -29,8 +29,8 @@ from rich.console import Console
 from rich.table import Table
 
 from physllm import pulse, vitals
+from physllm.classic_methods import BASELINES
 from physllm.errors import CacheError
-from physllm.evaluation.baselines import BASELINES
 from physllm.evaluation.metrics import hr_metrics, mean_se
 from physllm.shards.schema import to_numpy
 
