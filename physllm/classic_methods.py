@@ -1,5 +1,5 @@
 """The classic (unsupervised) rPPG methods, on the per-frame mean RGB of the face's skin: the
-baselines `evaluate` reports beside PhysLLM, `physllm predict --method`, and (POS) PhysLLM's
+baselines `evaluate` reports beside PhysLLM, `physllm predict --baseline`, and (POS) PhysLLM's
 chrominance cue (physllm/cues/chrominance.py). The learned methods are in physllm/model/
 (physnet.py, physllm.py); these need only numpy and `pulse`, so they sit beside pulse.py where
 every layer can use them (inside model/ they would close a loop: the model reads cues/quality.py,
