@@ -193,10 +193,11 @@ class PhysLLMEstimator:
     note = None
 
     def __init__(self, checkpoint: Path, backbone: Path | None = None, device: str = "auto"):
+        from physllm.device import resolve_device
         from physllm.model.checkpoint import load_trainable
         from physllm.pipeline.backbone import BackboneRunner
         from physllm.pipeline.describers import make_describer
-        from physllm.train.inference import read_training_info, resolve_device
+        from physllm.train.inference import read_training_info
 
         cache = training_cache(read_training_info(Path(checkpoint)), checkpoint)
         self.device = resolve_device(device)

@@ -9,7 +9,7 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "physllm"
 LAYERS = [  # bottom to top; a module imports only from its own layer or those below
-    {"errors", "pulse", "classic_methods", "vitals", "progress", "config"},  # leaves
+    {"errors", "pulse", "classic_methods", "vitals", "progress", "config", "device"},  # leaves
     {"data_catalog", "render", "cues", "model", "shards", "evaluation"},  # libraries
     {"pipeline", "train"},  # jobs
     {"predict", "evaluate", "demo", "api", "cli", "__init__"},  # apps

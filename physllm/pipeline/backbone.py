@@ -25,6 +25,7 @@ import numpy as np
 import torch
 
 from physllm.data_catalog.record import VideoRecord
+from physllm.device import resolve_device as pick_device
 from physllm.errors import PhysllmError
 from physllm.model.physnet import PhysNet, diff_normalize_frames, load_physnet
 from physllm.pipeline.clips import ClipConfig, record_clips
@@ -34,10 +35,6 @@ from physllm.pulse import diff_normalize_label, hr_fft, to_pulse
 class BackboneOutput(NamedTuple):
     wave: np.ndarray  # float32 (B, T), DiffNormalized domain
     features: list[np.ndarray]  # 4 × float32 (B, 64, T_s)
-
-
-def pick_device(device: str | None) -> torch.device:
-    return torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
 
 
 def to_model_input(frames: np.ndarray) -> torch.Tensor:

@@ -34,6 +34,7 @@ from typing import Callable
 import torch
 from torch import nn
 
+from physllm.device import resolve_device
 from physllm.errors import CheckpointError, PhysllmError
 from physllm.model.checkpoint import save_trainable
 from physllm.model.physllm import PhysLLM, PhysLLMConfig, build_physllm
@@ -41,7 +42,7 @@ from physllm.progress import console, progress_bar
 from physllm.shards.reader import ShardSet, open_shards
 from physllm.train.data import Batch, ClipStream, Splits, split_videos
 from physllm.train.inference import (TRAINING_FILE, autocast_for, evaluate_predictions, mae_of,
-                                     predict_videos, read_training_info, resolve_device)
+                                     predict_videos, read_training_info)
 from physllm.train.augment import AugmentConfig
 from physllm.train.gate import calibrate_gate
 from physllm.train.loss import backbone_loss, pulse_loss
