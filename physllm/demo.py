@@ -101,7 +101,8 @@ def training_config(cfg: DemoConfig, cache_paths: list[Path]) -> "TrainConfig":
     defaults included), so a run resumes only on the cues, model and schedule it began with."""
     from physllm.model.physllm import PhysLLMConfig
     from physllm.shards.cache import cache_key as settings_key
-    from physllm.train.trainer import LAST, TrainConfig
+    from physllm.train.checkpointing import LAST
+    from physllm.train.trainer import TrainConfig
 
     train_cfg = TrainConfig(shards=[str(p) for p in cache_paths], protocol=cfg.protocol, llm=cfg.llm,
                             epochs=cfg.epochs, batch_size=cfg.batch_size, lr=cfg.lr, seed=cfg.seed)

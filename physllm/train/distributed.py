@@ -15,9 +15,9 @@ import math
 from dataclasses import asdict
 from pathlib import Path
 
-from physllm.train.trainer import (BEST, LAST, METRICS_FILE, TrainConfig, TrainRecipe,
-                                   TrainResult, open_training_data)
+from physllm.train.checkpointing import BEST, LAST
 from physllm.train.inference import TRAINING_FILE
+from physllm.train.trainer import METRICS_FILE, TrainConfig, TrainRecipe, TrainResult, open_training_data
 
 
 def _worker_loop(config: dict) -> None:
