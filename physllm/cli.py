@@ -272,7 +272,7 @@ def load_precompute():
 
 def load_backbone_train():
     from physllm.config import write_resolved
-    from physllm.pipeline.backbone import BackboneTrainConfig
+    from physllm.pipeline.backbone_training import BackboneTrainConfig
 
     @dataclass
     class BackboneTrain:
@@ -282,7 +282,7 @@ def load_backbone_train():
         training: BackboneTrainConfig = inline(BackboneTrainConfig)
 
     def run(o):
-        from physllm.pipeline.backbone import train_backbone_on
+        from physllm.pipeline.backbone_training import train_backbone_on
 
         errors = train_backbone_on(o.dataset, o.root, o.out, o.training, log=typer.echo)
         write_resolved(o, o.out.parent, o.out.stem)
