@@ -26,9 +26,10 @@ from physllm import vitals  # noqa: E402
 from physllm.classic_methods import BASELINES  # noqa: E402
 from physllm.data_catalog import scan  # noqa: E402
 from physllm.data_catalog.video_io import open_video  # noqa: E402
-from physllm.evaluation.report import VideoSignals, evaluate_videos, print_vitals_table  # noqa: E402
+from physllm.evaluation.report import VideoSignals, evaluate_videos  # noqa: E402
 from physllm.render.ppg import SYSTOLIC, draw_pulse_params, heart_rate_curve, synthesize_ppg  # noqa: E402
 from physllm.render.synthetic import SynthConfig, write_synthetic_dataset  # noqa: E402
+from physllm.tables import print_vitals_table  # noqa: E402
 from physllm.pipeline.clips import ClipConfig, iter_clips  # noqa: E402
 
 FPS = 30.0

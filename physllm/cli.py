@@ -161,9 +161,12 @@ def load_datasets_check():
         root: Path = opt("The dataset's root folder, in its published layout.")
 
     def run(o):
-        from physllm.data_catalog.describe import print_dataset_check
+        from rich.console import Console
 
-        print_dataset_check(o.dataset, o.root)
+        from physllm.data_catalog.check import check_dataset
+        from physllm.tables import print_dataset_check
+
+        print_dataset_check(check_dataset(o.dataset, o.root), Console(soft_wrap=True))
 
     return DatasetsCheck, run, "Validate a dataset folder and print what it holds (subjects, sessions, minutes, fps, GT rate)."
 
@@ -213,7 +216,7 @@ def _cache_options(with_key: bool, key_required: bool = True):
 
 def load_cache_ls():
     def run(o):
-        from physllm.shards.cache import print_cache_list
+        from physllm.tables import print_cache_list
 
         print_cache_list(o.cache_root, _stdout())
 
@@ -222,7 +225,7 @@ def load_cache_ls():
 
 def load_cache_info():
     def run(o):
-        from physllm.shards.cache import print_cache_info
+        from physllm.tables import print_cache_info
 
         print_cache_info(o.cache_root, o.key, _stdout())
 
@@ -231,7 +234,7 @@ def load_cache_info():
 
 def load_cache_verify():
     def run(o):
-        from physllm.shards.cache import print_verify
+        from physllm.tables import print_verify
 
         if not print_verify(o.cache_root, o.key, _stdout()):
             raise typer.Exit(1)
@@ -418,9 +421,11 @@ app.add_typer(backbone_app, name="backbone")
 @datasets_app.command("list")
 def datasets_list() -> None:
     """Show every dataset with its expected on-disk layout and citation."""
-    from physllm.data_catalog.describe import print_dataset_list
+    from rich.console import Console
 
-    print_dataset_list()
+    from physllm.tables import print_dataset_list
+
+    print_dataset_list(Console(soft_wrap=True))
 
 
 def main() -> None:

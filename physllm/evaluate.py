@@ -15,9 +15,10 @@ from typing import Sequence
 from physllm.classic_methods import BASELINES
 from physllm.device import resolve_device
 from physllm.errors import CheckpointError, PhysllmError
-from physllm.evaluation.report import EvaluationReport, VideoSignals, print_table, write_report
+from physllm.evaluation.report import EvaluationReport, VideoSignals, write_report
 from physllm.model.physllm import PhysLLMConfig
 from physllm.shards.reader import ShardSet, open_shards
+from physllm.tables import print_table
 from physllm.train.data import ClipStream, split_videos
 from physllm.train.inference import evaluate_predictions, predict_videos, read_training_info
 

@@ -12,7 +12,7 @@ LAYERS = [  # bottom to top; a module imports only from its own layer or those b
     {"errors", "pulse", "classic_methods", "vitals", "progress", "config", "device"},  # leaves
     {"data_catalog", "render", "cues", "model", "shards", "evaluation"},  # libraries
     {"pipeline", "train"},  # jobs
-    {"predict", "evaluate", "demo", "api", "cli", "__init__"},  # apps
+    {"predict", "evaluate", "demo", "api", "cli", "tables", "__init__"},  # apps
 ]
 
 
