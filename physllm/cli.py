@@ -376,8 +376,7 @@ def load_evaluate():
     from physllm.evaluate import EvaluateConfig, evaluate_checkpoint
 
     def run(cfg):
-        evaluate_checkpoint(cfg.checkpoint, cfg.shards, cfg.protocol, cfg.baselines, cfg.out, split=cfg.split,
-                            device=cfg.device, window_seconds=cfg.window_s, toolbox=cfg.toolbox)
+        evaluate_checkpoint(cfg)
         write_resolved(cfg, cfg.out, "evaluate")
         typer.echo(f"wrote the evaluation to {cfg.out}")
 

@@ -136,7 +136,7 @@ class DemoResult:
 
 def run_demo(cfg: DemoConfig = DemoConfig()) -> DemoResult:
     """Run the four stages; return the evaluation report and where the checkpoint and cache are."""
-    from physllm.evaluate import evaluate_checkpoint
+    from physllm.evaluate import EvaluateConfig, evaluate_checkpoint
 
     start = time.perf_counter()
     if cfg.backbone is not None:  # before minutes of rendering, not after
@@ -150,7 +150,7 @@ def run_demo(cfg: DemoConfig = DemoConfig()) -> DemoResult:
     _stage(3, f"train PhysLLM ({cfg.llm} + LoRA) on renderer 1, choose on renderer 2")
     checkpoint = train_model(cfg, caches)
     _stage(4, "evaluate on the held-out renderer-2 videos")
-    report = evaluate_checkpoint(checkpoint, caches, out=cfg.eval_dir)
+    report = evaluate_checkpoint(EvaluateConfig(checkpoint, caches, out=cfg.eval_dir))
     console.print(f"\ndone in {time.perf_counter() - start:.0f} s. checkpoint {checkpoint}; "
                   f"report, per-video CSV and plots in {cfg.eval_dir}")
     return DemoResult(report, checkpoint, tuple(caches))

@@ -29,6 +29,8 @@ class DDSConfig:
     beta_init: float = 0.7  # initial frequency-branch ratio (authors' code `dwt_ratio`)
     eps: float = 1e-5  # z-score denominator guard (authors' code `epsilon`)
     mode: str = "zero"  # DWT boundary padding: pytorch_wavelets' DWT1D default, used by the authors
+    # valid values: a setting outside them is refused with its range (physllm/config.py)
+    RANGES = {"alpha": "(0, 1]", "levels": ">= 1", "beta_init": "[0, 1]", "eps": "> 0"}
 
 
 def ewma(y: torch.Tensor, alpha: float) -> torch.Tensor:

