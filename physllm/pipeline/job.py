@@ -50,12 +50,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Iterator, NamedTuple
 
-import numpy as np
 
 from physllm.data_catalog import canonical_name, get_dataset, scan
 from physllm.cues.rows import cue_rows
 from physllm.data_catalog.record import VideoRecord
-from physllm.errors import DatasetError, PhysllmError, VideoError
+from physllm.errors import DatasetError, PhysllmError
 from physllm.pipeline.clips import Clip, ClipConfig, expected_clips, record_clips
 from physllm.pipeline.router import PartRouter, VideoParts
 from physllm.pipeline.staging import RecordFiles, StagedRoot, default_staging_root, stage
