@@ -2,7 +2,7 @@
 same frozen PhysNet alone, POS) and CHROM, on the same test videos, whole videos by FFT.
 
 It renders the two synthetic sets (renderer 1, `physllm datasets synth`, and the independently
-written renderer 2, `physllm.data_catalog.synthetic2`), precomputes both with one frozen PhysNet,
+written renderer 2, `physllm.render.synthetic2`), precomputes both with one frozen PhysNet,
 then for each protocol trains PhysLLM and its ablations and evaluates the test split:
 
     synthetic->synthetic2-shiftval   trained on renderer 1, chosen on half of renderer 2, tested
@@ -64,7 +64,7 @@ def random_llm(folder: Path) -> Path:
 
 
 def render(out: Path, subjects: int, subjects2: int, seconds: float, seed: int, seed2: int) -> tuple[Path, Path]:
-    from physllm.data_catalog import synthetic, synthetic2
+    from physllm.render import synthetic, synthetic2
 
     first, second = out / "data" / "synthetic", out / "data" / "synthetic2"
     cfg = synthetic.SynthConfig(num_subjects=subjects, seconds=seconds, seed=seed)
@@ -85,13 +85,14 @@ def precompute(dataset: str, root: Path, out: Path, backbone: Path) -> Path:
 
 def train_run(caches: list[Path], protocol: str, run: Path, epochs: int, recipe: dict) -> Path:
     from physllm.train.run import train
+    from physllm.config import build
     from physllm.train.trainer import TrainConfig
 
     if (run / "best").is_dir() and (run / "done").is_file():
         return run / "best"
     # the demo's schedule: lr 1e-3 over a few hundred steps instead of the paper's 1e-4 over thousands
-    result = train(TrainConfig(shards=[str(c) for c in caches], protocol=protocol, out=str(run),
-                               epochs=epochs, lr=1e-3, resume=(run / "last").is_dir(), **recipe))
+    result = train(build(TrainConfig, dict(shards=[str(c) for c in caches], protocol=protocol, out=str(run),
+                                           epochs=epochs, lr=1e-3, resume=(run / "last").is_dir(), **recipe)))
     (run / "done").write_text("")
     return result.best_checkpoint
 
@@ -108,9 +109,9 @@ def without_gate(checkpoint: Path) -> Path:
 
 def per_video_errors(checkpoint: Path, caches: list[Path]) -> dict[str, dict[str, float]]:
     """{video: {method: |HR − truth| (FFT, whole video)}} on the checkpoint's test split."""
-    from physllm.evaluate import evaluate_checkpoint
+    from physllm.evaluate import EvaluateConfig, evaluate_checkpoint
 
-    report = evaluate_checkpoint(checkpoint, caches, baselines=("pos", "chrom"))
+    report = evaluate_checkpoint(EvaluateConfig(checkpoint, caches, baselines=["pos", "chrom"]), write_files=False)
     errors: dict[str, dict[str, float]] = {}
     for row in report.per_video:
         errors.setdefault(row["video_id"], {})[row["method"]] = abs(row["hr_fft"] - row["true_hr_fft"])

@@ -19,7 +19,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from physllm.data_catalog.synthetic import SynthConfig, scan, write_synthetic_dataset
+from physllm.data_catalog.synthetic import scan
+from physllm.render.synthetic import SynthConfig, write_synthetic_dataset
 from physllm.errors import VideoError
 from physllm.model.physnet import diff_normalize_frames, load_physnet
 from physllm.pipeline.clips import ClipConfig, record_clips

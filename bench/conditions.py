@@ -2,9 +2,9 @@
 released rPPG-Toolbox PhysNets (UBFC-rPPG and PURE checkpoints, DiffNormalized), POS and CHROM.
 
 Each condition is rendered for the same few subjects (same face, pulse and skin tone; only the
-condition differs), so a column compares like with like. Renderer 1 (data_catalog/synthetic.py):
+condition differs), so a column compares like with like. Renderer 1 (render/synthetic.py):
 the easy scenario, then one MMPD-like departure from it per condition. Renderer 2
-(data_catalog/synthetic2.py): a still subject with a smooth exposure loop and a fixed white
+(render/synthetic2.py): a still subject with a smooth exposure loop and a fixed white
 balance, then one camera problem per condition. Every video is read once into clips
 (pipeline.clips, the front end of precompute and predict); each method's whole-video HR is read
 by FFT against the ground truth's, as `physllm evaluate` reads it (evaluation.report).
@@ -27,10 +27,10 @@ from pathlib import Path
 
 import numpy as np
 
-from physllm.data_catalog import synthetic, synthetic2, synthetic_face
-from physllm.data_catalog.synthetic_face import EASY, SKIN_TONES, Scenario
-from physllm.evaluation.baselines import BASELINES
+from physllm.classic_methods import BASELINES
 from physllm.evaluation.report import VideoSignals, evaluate_video, join_clips
+from physllm.render import face, synthetic, synthetic2
+from physllm.render.face import EASY, SKIN_TONES, Scenario
 
 WEIGHTS = Path("/work/shared/weights/rppg-toolbox")
 PHYSNETS = {"ubfc": "UBFC-rPPG_PhysNet_DiffNormalized.pth", "pure": "PURE_PhysNet_DiffNormalized.pth"}
@@ -121,10 +121,10 @@ def override(settings: list[str]) -> None:
     """Set NAME to EXPR in every renderer module that holds NAME (synthetic imports some by name)."""
     for setting in settings:
         name, expr = setting.split("=", 1)
-        holders = [m for m in (synthetic, synthetic_face, synthetic2) if hasattr(m, name)]
+        holders = [m for m in (synthetic, face, synthetic2) if hasattr(m, name)]
         if not holders:
             raise SystemExit(f"--set {name}: no renderer constant of that name")
-        value = eval(expr, vars(synthetic_face))  # noqa: S307 - the command line's own expression
+        value = eval(expr, vars(face))  # noqa: S307 - the command line's own expression
         for module in holders:
             setattr(module, name, value)
 

@@ -2,7 +2,7 @@
 per detector, Fitzpatrick type (I-VI) and light (bright, dim, one-sided), on both renderers and
 on real clips.
 
-Renders one still video per type × light with each renderer (synthetic_face's TONE_RGB and
+Renders one still video per type × light with each renderer (render/face.py's TONE_RGB and
 LIGHTS "side"; synthetic2's MELANIN_ANY and KEY_LIGHTS), adds the real clips given with
 `--clip VIDEO:CSV` (a CSV with a `ppg` column, one row per frame, as vitallens' examples ship),
 and for each detector setting reports
@@ -36,8 +36,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from physllm import pulse  # noqa: E402
-from physllm.data_catalog import synthetic, synthetic2  # noqa: E402
-from physllm.data_catalog.synthetic_face import Scenario  # noqa: E402
+from physllm.render import synthetic, synthetic2  # noqa: E402
+from physllm.render.face import Scenario  # noqa: E402
 from physllm.data_catalog.video_io import open_video, probe_video  # noqa: E402
 from physllm.errors import PhysllmError  # noqa: E402
 from physllm.pipeline import face  # noqa: E402

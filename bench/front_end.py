@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from physllm import pulse  # noqa: E402
 from physllm.data_catalog import scan  # noqa: E402
-from physllm.data_catalog.synthetic import SynthConfig, write_synthetic_dataset  # noqa: E402
+from physllm.render.synthetic import SynthConfig, write_synthetic_dataset  # noqa: E402
 from physllm.data_catalog.video_io import probe_video  # noqa: E402
 from physllm.errors import PhysllmError  # noqa: E402
 from physllm.pipeline.clips import ClipConfig  # noqa: E402

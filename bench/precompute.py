@@ -33,7 +33,7 @@ from timing import timed  # noqa: E402  (bench/timing.py)
 
 from physllm.cues.rows import cue_rows  # noqa: E402
 from physllm.data_catalog import scan  # noqa: E402
-from physllm.data_catalog.synthetic import SynthConfig, write_synthetic_dataset  # noqa: E402
+from physllm.render.synthetic import SynthConfig, write_synthetic_dataset  # noqa: E402
 from physllm.model.physnet import PhysNet  # noqa: E402
 from physllm.pipeline.backbone import BackboneRunner  # noqa: E402
 from physllm.pipeline.clips import ClipConfig, iter_clips  # noqa: E402

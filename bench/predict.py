@@ -20,7 +20,7 @@ os.environ.setdefault("PHYSLLM_QUIET", "1")
 
 from timing import timed  # noqa: E402  (bench/timing.py)
 
-from physllm.data_catalog.synthetic import SynthConfig, write_synthetic_dataset  # noqa: E402
+from physllm.render.synthetic import SynthConfig, write_synthetic_dataset  # noqa: E402
 from physllm.predict import BaselineEstimator, PhysLLMEstimator, predict_video  # noqa: E402
 
 

@@ -2,7 +2,7 @@
 per-method SNR → confidence mappings (`PredictConfig.confidence_by_method_db`) are fitted on.
 
 Renders `--subjects` videos with each renderer (renderer 1, `physllm datasets synth`, seed 21;
-renderer 2, `physllm.data_catalog.synthetic2`, seed 5: other seeds than the demo's and
+renderer 2, `physllm.render.synthetic2`, seed 5: other seeds than the demo's and
 bench/accuracy.py's), adds any real clips given with `--clip VIDEO:CSV` (a `ppg` column, one row
 per frame, as vitallens' examples ship), and reads every video with each method through
 `predict_video`: POS, CHROM, the frozen PhysNet (`--backbone`, a released name or a .pth) and a
@@ -58,7 +58,8 @@ def truth_hr(ppg: np.ndarray, fps: float, start_s: float, end_s: float) -> float
 
 def videos(args) -> list[tuple[str, str, Path, np.ndarray, float]]:
     """(source, name, path, truth PPG at 30 fps, 30.0) of every video, rendering what is missing."""
-    from physllm.data_catalog import scan, synthetic, synthetic2
+    from physllm.data_catalog import scan
+    from physllm.render import synthetic, synthetic2
 
     first, second = args.work / "synthetic", args.work / "synthetic2"
     cfg = synthetic.SynthConfig(num_subjects=args.subjects, seconds=args.seconds, seed=21)

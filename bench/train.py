@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 from physllm.data_catalog import scan
-from physllm.data_catalog.synthetic import SynthConfig, write_synthetic_dataset
+from physllm.render.synthetic import SynthConfig, write_synthetic_dataset
 from physllm.pipeline.backbone import BackboneRunner
 from physllm.pipeline.clips import ClipConfig, record_clips
 from physllm.pipeline.describers import make_describer
@@ -31,7 +31,7 @@ from physllm.pipeline.job import identity_columns
 from physllm.shards.cache import open_cache
 from physllm.shards.writer import write_video_shard
 from physllm.cues.texts import TASK_DESCRIPTION
-from physllm.train.data import Clip, ClipId, collate, make_target
+from physllm.train.data import ClipId, ShardClip, collate, make_target
 from physllm.train.trainer import TrainConfig, TrainRecipe
 
 BACKBONE = Path(__file__).resolve().parents[1] / "../shared/weights/rppg-toolbox/UBFC-rPPG_PhysNet_DiffNormalized.pth"
@@ -44,7 +44,7 @@ def uncached_clips(records, runner, describer, clip_cfg) -> "itertools.cycle":
         for record in records:
             for clip in record_clips(record, clip_cfg):
                 row = cue_rows([clip], runner, describer, record.fps)[0]
-                yield Clip(ClipId(record.video_id, clip.clip_index, clip.first_frame), record.fps,
+                yield ShardClip(ClipId(record.video_id, clip.clip_index, clip.first_frame), record.fps,
                            row["backbone_wave"], [row[f"feat_s{s}"] for s in range(1, 5)],
                            make_target(clip.ppg),
                            {"task": f"Dataset description: {DATASET_DESCRIPTION} {TASK_DESCRIPTION}",

@@ -28,7 +28,7 @@ from physllm.train.data import ClipStream
 
 
 def build_demo_size_cache(work: Path, subjects: int, seconds: float) -> Path:
-    from physllm.data_catalog.synthetic import SynthConfig, write_synthetic_dataset
+    from physllm.render.synthetic import SynthConfig, write_synthetic_dataset
     from physllm.pipeline.job import PrecomputeConfig, run_precompute
 
     write_synthetic_dataset(work / "data", SynthConfig(num_subjects=subjects, seconds=seconds, seed=0))

@@ -1,6 +1,6 @@
 """Accuracy of the vitals (HRV, breathing rate) on synthetic data, two ways.
 
-1. The method itself: synthetic PPGs (`data_catalog.synthetic_ppg`) whose beat times and
+1. The method itself: synthetic PPGs (`render.ppg`) whose beat times and
    breathing rate are known, read by `physllm.vitals`; errors against the known values, clean
    and with white noise added (how noise moves the beats: where HRV's beat-shape gate comes from).
 2. The whole rPPG path: rendered synthetic faces (`datasets synth`), face crop and clips as in
@@ -23,13 +23,13 @@ os.environ.setdefault("PHYSLLM_QUIET", "1")
 import numpy as np  # noqa: E402
 
 from physllm import vitals  # noqa: E402
+from physllm.classic_methods import BASELINES  # noqa: E402
 from physllm.data_catalog import scan  # noqa: E402
-from physllm.data_catalog.synthetic import SynthConfig, write_synthetic_dataset  # noqa: E402
-from physllm.data_catalog.synthetic_ppg import (SYSTOLIC, draw_pulse_params, heart_rate_curve,  # noqa: E402
-                                                synthesize_ppg)
 from physllm.data_catalog.video_io import open_video  # noqa: E402
-from physllm.evaluation.baselines import BASELINES  # noqa: E402
-from physllm.evaluation.report import VideoSignals, evaluate_videos, print_vitals_table  # noqa: E402
+from physllm.evaluation.report import VideoSignals, evaluate_videos  # noqa: E402
+from physllm.render.ppg import SYSTOLIC, draw_pulse_params, heart_rate_curve, synthesize_ppg  # noqa: E402
+from physllm.render.synthetic import SynthConfig, write_synthetic_dataset  # noqa: E402
+from physllm.tables import print_vitals_table  # noqa: E402
 from physllm.pipeline.clips import ClipConfig, iter_clips  # noqa: E402
 
 FPS = 30.0

@@ -161,16 +161,19 @@ def load_datasets_check():
         root: Path = opt("The dataset's root folder, in its published layout.")
 
     def run(o):
-        from physllm.data_catalog.describe import print_dataset_check
+        from rich.console import Console
 
-        print_dataset_check(o.dataset, o.root)
+        from physllm.data_catalog.check import check_dataset
+        from physllm.tables import print_dataset_check
+
+        print_dataset_check(check_dataset(o.dataset, o.root), Console(soft_wrap=True))
 
     return DatasetsCheck, run, "Validate a dataset folder and print what it holds (subjects, sessions, minutes, fps, GT rate)."
 
 
 def load_datasets_synth():
     from physllm.config import write_resolved
-    from physllm.data_catalog.synthetic import SynthConfig
+    from physllm.render.synthetic import SynthConfig
 
     @dataclass
     class DatasetsSynth:
@@ -180,7 +183,7 @@ def load_datasets_synth():
         RANGES = {"num_workers": ">= 1"}
 
     def run(o):
-        from physllm.data_catalog.synthetic import write_synthetic_dataset
+        from physllm.render.synthetic import write_synthetic_dataset
 
         write_synthetic_dataset(o.out, o.synth, workers=o.num_workers)
         write_resolved(o, o.out, "synth")
@@ -213,7 +216,7 @@ def _cache_options(with_key: bool, key_required: bool = True):
 
 def load_cache_ls():
     def run(o):
-        from physllm.shards.cache import print_cache_list
+        from physllm.tables import print_cache_list
 
         print_cache_list(o.cache_root, _stdout())
 
@@ -222,7 +225,7 @@ def load_cache_ls():
 
 def load_cache_info():
     def run(o):
-        from physllm.shards.cache import print_cache_info
+        from physllm.tables import print_cache_info
 
         print_cache_info(o.cache_root, o.key, _stdout())
 
@@ -231,7 +234,7 @@ def load_cache_info():
 
 def load_cache_verify():
     def run(o):
-        from physllm.shards.cache import print_verify
+        from physllm.tables import print_verify
 
         if not print_verify(o.cache_root, o.key, _stdout()):
             raise typer.Exit(1)
@@ -272,7 +275,7 @@ def load_precompute():
 
 def load_backbone_train():
     from physllm.config import write_resolved
-    from physllm.pipeline.backbone import BackboneTrainConfig
+    from physllm.pipeline.backbone_training import BackboneTrainConfig
 
     @dataclass
     class BackboneTrain:
@@ -282,7 +285,7 @@ def load_backbone_train():
         training: BackboneTrainConfig = inline(BackboneTrainConfig)
 
     def run(o):
-        from physllm.pipeline.backbone import train_backbone_on
+        from physllm.pipeline.backbone_training import train_backbone_on
 
         errors = train_backbone_on(o.dataset, o.root, o.out, o.training, log=typer.echo)
         write_resolved(o, o.out.parent, o.out.stem)
@@ -373,8 +376,7 @@ def load_evaluate():
     from physllm.evaluate import EvaluateConfig, evaluate_checkpoint
 
     def run(cfg):
-        evaluate_checkpoint(cfg.checkpoint, cfg.shards, cfg.protocol, cfg.baselines, cfg.out, split=cfg.split,
-                            device=cfg.device, window_seconds=cfg.window_s, toolbox=cfg.toolbox)
+        evaluate_checkpoint(cfg)
         write_resolved(cfg, cfg.out, "evaluate")
         typer.echo(f"wrote the evaluation to {cfg.out}")
 
@@ -418,9 +420,11 @@ app.add_typer(backbone_app, name="backbone")
 @datasets_app.command("list")
 def datasets_list() -> None:
     """Show every dataset with its expected on-disk layout and citation."""
-    from physllm.data_catalog.describe import print_dataset_list
+    from rich.console import Console
 
-    print_dataset_list()
+    from physllm.tables import print_dataset_list
+
+    print_dataset_list(Console(soft_wrap=True))
 
 
 def main() -> None:

@@ -10,7 +10,8 @@ work starts. The resolved config is written beside a command's outputs (`write_r
 reads back as a `--config`.
 
 A field's help text is `metadata["help"]`, else the comment written beside (or above) the field
-in its dataclass: the place its default is explained.
+in its dataclass: the place its default is explained. A field with `metadata["derived"]` is set by
+the code from elsewhere (the data) and is no option, though a file written back may hold it.
 """
 
 from __future__ import annotations
@@ -97,6 +98,8 @@ def options_of(cls, prefix: str = "") -> list[Option]:
     found = []
     for f in dataclasses.fields(cls):
         tp = _strip_optional(hints[f.name])
+        if f.metadata.get("derived"):  # set from elsewhere (e.g. the data): read from a file, not an option
+            continue
         if _is_config(tp):
             found += options_of(tp, "" if f.metadata.get("inline") else f"{prefix}{f.name}.")
             continue

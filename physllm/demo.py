@@ -3,7 +3,7 @@
     render two synthetic sets ─► train/cache a PhysNet backbone ─► precompute the cue caches
     ─► train PhysLLM (offline MiniLM + LoRA) ─► evaluate against GREEN, CHROM, POS, PhysNet
 
-The two sets come from two renderers written apart (data_catalog/synthetic.py and
+The two sets come from two renderers written apart (render/synthetic.py and
 synthetic2.py). PhysLLM trains on the first; the checkpoint, and the margin of its fallback to
 PhysNet, are chosen on half of the second, and the other half is the test split
 (`synthetic->synthetic2-shiftval`): video unlike the training data, where the methods differ.
@@ -65,8 +65,8 @@ def _stage(number: int, title: str) -> None:
 
 
 def render_data(cfg: DemoConfig) -> None:
-    from physllm.data_catalog.synthetic import SynthConfig, is_written_with, write_synthetic_dataset
-    from physllm.data_catalog.synthetic2 import Synth2Config, write_dataset
+    from physllm.render.synthetic import SynthConfig, is_written_with, write_synthetic_dataset
+    from physllm.render.synthetic2 import Synth2Config, write_dataset
 
     synth = SynthConfig(num_subjects=cfg.subjects, seconds=cfg.seconds, seed=cfg.seed)
     if is_written_with(cfg.data_dir, synth):
@@ -101,7 +101,8 @@ def training_config(cfg: DemoConfig, cache_paths: list[Path]) -> "TrainConfig":
     defaults included), so a run resumes only on the cues, model and schedule it began with."""
     from physllm.model.physllm import PhysLLMConfig
     from physllm.shards.cache import cache_key as settings_key
-    from physllm.train.trainer import LAST, TrainConfig
+    from physllm.train.checkpointing import LAST
+    from physllm.train.trainer import TrainConfig
 
     train_cfg = TrainConfig(shards=[str(p) for p in cache_paths], protocol=cfg.protocol, llm=cfg.llm,
                             epochs=cfg.epochs, batch_size=cfg.batch_size, lr=cfg.lr, seed=cfg.seed)
@@ -135,7 +136,7 @@ class DemoResult:
 
 def run_demo(cfg: DemoConfig = DemoConfig()) -> DemoResult:
     """Run the four stages; return the evaluation report and where the checkpoint and cache are."""
-    from physllm.evaluate import evaluate_checkpoint
+    from physllm.evaluate import EvaluateConfig, evaluate_checkpoint
 
     start = time.perf_counter()
     if cfg.backbone is not None:  # before minutes of rendering, not after
@@ -149,7 +150,7 @@ def run_demo(cfg: DemoConfig = DemoConfig()) -> DemoResult:
     _stage(3, f"train PhysLLM ({cfg.llm} + LoRA) on renderer 1, choose on renderer 2")
     checkpoint = train_model(cfg, caches)
     _stage(4, "evaluate on the held-out renderer-2 videos")
-    report = evaluate_checkpoint(checkpoint, caches, out=cfg.eval_dir)
+    report = evaluate_checkpoint(EvaluateConfig(checkpoint, caches, out=cfg.eval_dir))
     console.print(f"\ndone in {time.perf_counter() - start:.0f} s. checkpoint {checkpoint}; "
                   f"report, per-video CSV and plots in {cfg.eval_dir}")
     return DemoResult(report, checkpoint, tuple(caches))

@@ -10,15 +10,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
 
+from physllm.classic_methods import BASELINES
+from physllm.device import resolve_device
 from physllm.errors import CheckpointError, PhysllmError
-from physllm.evaluation.baselines import BASELINES
-from physllm.evaluation.report import EvaluationReport, VideoSignals, print_table, write_report
+from physllm.evaluation.report import EvaluationReport, VideoSignals, write_report
 from physllm.model.physllm import PhysLLMConfig
 from physllm.shards.reader import ShardSet, open_shards
+from physllm.tables import print_table
 from physllm.train.data import ClipStream, split_videos
-from physllm.train.inference import evaluate_predictions, predict_videos, read_training_info, resolve_device
+from physllm.train.inference import evaluate_predictions, predict_videos, read_training_info
 
 EVAL_BATCH_SIZE = 16  # no gradients: twice the training batch fits in the same memory
 
@@ -52,43 +53,37 @@ def check_model_fits_shards(model_cfg: PhysLLMConfig, shard_set: ShardSet, check
             f"caches precomputed with the clip settings it was trained on")
 
 
-def evaluate_checkpoint(checkpoint: str | Path, shard_paths: Sequence[str | Path],
-                        protocol: str | None = None,
-                        baselines: Sequence[str] = ("green", "chrom", "pos"),
-                        out: str | Path | None = None, split: str = "test",
-                        device: str = "auto", window_seconds: float | None = None,
-                        toolbox: bool = False) -> EvaluationReport:
+def evaluate_checkpoint(cfg: EvaluateConfig, write_files: bool = True) -> EvaluationReport:
     """Evaluate a trained checkpoint on a split of the shards; print the table; write files.
 
-    `protocol` defaults to the one the checkpoint was trained with, else the intra-dataset
-    protocol of the shards' one dataset. `window_seconds` evaluates non-overlapping windows of
-    that length (rPPG-Toolbox's EVALUATION_WINDOW) instead of whole videos; `toolbox` reads HR as
-    rPPG-Toolbox does (each video's overlapping last clip dropped, power-of-two FFT bins). With `out`:
-    report.json, per_video.csv, metrics.csv, bland_altman_<method>.png and waveforms/<video>.png.
+    `cfg.protocol` defaults to the one the checkpoint was trained with, else the intra-dataset
+    protocol of the shards' one dataset. With `write_files`, in `cfg.out`: report.json,
+    per_video.csv, metrics.csv, bland_altman_<method>.png and waveforms/<video>.png.
     """
     from physllm.model.checkpoint import load_trainable, read_config
 
+    baselines, split = cfg.baselines, cfg.split
     unknown = sorted(set(baselines) - set(BASELINES))
     if unknown:
         raise PhysllmError(f"unknown baseline(s) {unknown}; known: {', '.join(BASELINES)}")
-    checkpoint = Path(checkpoint)
+    checkpoint = Path(cfg.checkpoint)
     model_cfg = read_config(checkpoint)
-    shard_set = open_shards([Path(p) for p in shard_paths])
+    shard_set = open_shards([Path(p) for p in cfg.shards])
     check_model_fits_shards(model_cfg, shard_set, checkpoint)
-    protocol = protocol or read_training_info(checkpoint).get("protocol")
+    protocol = cfg.protocol or read_training_info(checkpoint).get("protocol")
     video_ids = split_videos(shard_set, protocol).part(split)
     if not video_ids:
         raise PhysllmError(f"the {split} split of protocol {protocol or 'default'} holds no videos "
-                           f"of {', '.join(map(str, shard_paths))}; pass shards of its datasets")
-    torch_device = resolve_device(device)
+                           f"of {', '.join(map(str, cfg.shards))}; pass shards of its datasets")
+    torch_device = resolve_device(cfg.device)
     model = load_trainable(checkpoint, device=torch_device)
     stream = ClipStream(shard_set, video_ids, model.tokenize_cues, EVAL_BATCH_SIZE, shuffle=False)
     predictions = predict_videos(model, stream, torch_device, f"evaluating {len(video_ids)} videos")
-    report, signals = evaluate_predictions(shard_set, video_ids, predictions, baselines, window_seconds,
-                                           toolbox, model_cfg.gate_tolerance_bpm)
+    report, signals = evaluate_predictions(shard_set, video_ids, predictions, baselines, cfg.window_s,
+                                           cfg.toolbox, model_cfg.gate_tolerance_bpm)
     print_table(report)  # the result: stdout (progress and logs go to stderr)
-    if out is not None:
-        write_evaluation_files(report, signals, Path(out))
+    if write_files:
+        write_evaluation_files(report, signals, Path(cfg.out))
     return report
 
 

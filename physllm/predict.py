@@ -42,9 +42,9 @@ from typing import Iterable, Iterator, Protocol, Sequence
 import numpy as np
 
 from physllm import pulse, vitals
+from physllm.classic_methods import BASELINES
 from physllm.data_catalog.video_io import open_video_timed, probe_video
 from physllm.errors import PhysllmError, VideoError
-from physllm.evaluation.baselines import BASELINES
 from physllm.evaluation.report import join_clips
 from physllm.pipeline.clips import Clip, ClipConfig, iter_clips
 
@@ -175,7 +175,7 @@ class PhysNetEstimator:
     def __init__(self, backbone: Path, device: str = "auto", clip_config: ClipConfig = ClipConfig()):
         from physllm.pipeline.backbone import BackboneRunner
 
-        self.runner = BackboneRunner(backbone, device=None if device == "auto" else device)
+        self.runner = BackboneRunner(backbone, device=device)
         self.clip_config = clip_config
 
     def clip_signals(self, clips: list[Clip], fps: float) -> list[np.ndarray]:
@@ -197,10 +197,11 @@ class PhysLLMEstimator:
     note = None
 
     def __init__(self, checkpoint: Path, backbone: Path | None = None, device: str = "auto"):
+        from physllm.device import resolve_device
         from physllm.model.checkpoint import load_trainable
         from physllm.pipeline.backbone import BackboneRunner
         from physllm.pipeline.describers import make_describer
-        from physllm.train.inference import read_training_info, resolve_device
+        from physllm.train.inference import read_training_info
 
         cache = training_cache(read_training_info(Path(checkpoint)), checkpoint)
         self.device = resolve_device(device)

@@ -132,10 +132,16 @@ def snr_db(x: np.ndarray, fps: float, hr_bpm: float, low_hz: float = LOW_HZ,
     return float(10.0 * np.log10(signal_power / noise_power))
 
 
-def zscore(x: np.ndarray, eps: float = 1e-8) -> np.ndarray:
-    """Zero mean, unit standard deviation (a constant signal becomes zeros)."""
+def zscore(x, eps: float = 1e-8, ddof: int = 0):
+    """Zero mean, unit standard deviation along the last axis (a constant row becomes zeros).
+
+    `x` a numpy array (float64 out) or a torch tensor (its dtype, differentiable; duck-typed, so
+    this module stays free of torch). The model's blocks and loss pass `ddof=1`: the unbiased
+    `torch.std` of the authors' code (model/dds.py)."""
+    if hasattr(x, "detach"):  # a torch tensor
+        return (x - x.mean(-1, keepdim=True)) / (x.std(-1, correction=ddof, keepdim=True) + eps)
     x = np.asarray(x, dtype=np.float64)
-    return (x - x.mean()) / (x.std() + eps)
+    return (x - x.mean(-1, keepdims=True)) / (x.std(-1, ddof=ddof, keepdims=True) + eps)
 
 
 def diff_normalize_label(ppg: np.ndarray) -> np.ndarray:

@@ -102,6 +102,22 @@ def test_the_paper_preset_is_a_valid_train_config():
     preset = Path(__file__).resolve().parents[1] / "configs" / "paper.yaml"
     cfg = resolve(TrainConfig, preset, {"shards": ["cache"]})
     assert (cfg.llm, cfg.epochs, cfg.batch_size, cfg.lr) == ("deepseek-ai/DeepSeek-R1-Distill-Qwen-1.5B", 30, 8, 1e-4)
-    model = PhysLLMConfig.from_dict({**PhysLLMConfig().to_dict(), **cfg.model,
-                                     "va": {**PhysLLMConfig().to_dict()["va"], **cfg.model["va"]}})
+    model = cfg.model
+    assert isinstance(model, PhysLLMConfig) and model.lora_r == 8 and model.tpg == PhysLLMConfig().tpg
     assert (model.head, model.bypass, model.va.base, model.llm_dtype) == ("flatten", False, "deepest", None)
+
+
+def test_the_model_section_of_train_is_typed_and_settable_from_flags_and_files(tmp_path):
+    from physllm.model.physllm import PhysLLMConfig
+    from physllm.train.trainer import TrainConfig
+
+    keys = {o.key for o in options_of(TrainConfig)}
+    assert {"model.chrominance", "model.lora_r", "model.tpg.num_prototypes"} <= keys
+    assert not keys & {"model.llm", "model.clip_frames", "model.feature_channels"}  # set by --llm and the shards
+    cfg = resolve(TrainConfig, None, {"shards": ["c"], "model.chrominance": False, "model.tpg.num_prototypes": 4})
+    assert isinstance(cfg.model, PhysLLMConfig) and not cfg.model.chrominance and cfg.model.tpg.num_prototypes == 4
+    path = tmp_path / "train.yaml"
+    path.write_text("shards: [c]\nmodel: {lora_r: 4, tpg: {num_heads: 2}}\n")  # a partial `model:` as before
+    cfg = resolve(TrainConfig, path, {"model.chrominance": False})
+    assert (cfg.model.lora_r, cfg.model.tpg.num_heads, cfg.model.chrominance) == (4, 2, False)
+    assert cfg.model.tpg.num_prototypes == PhysLLMConfig().tpg.num_prototypes

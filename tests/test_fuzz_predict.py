@@ -15,7 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 from physllm.cli import app
-from physllm.data_catalog.synthetic import SynthConfig, write_synthetic_dataset
+from physllm.render.synthetic import SynthConfig, write_synthetic_dataset
 from tests.fixtures.bad_inputs import (BadFiles, TinyRun, assert_kept, assert_refused, snapshot,
                                        truncate)
 

@@ -9,10 +9,10 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "physllm"
 LAYERS = [  # bottom to top; a module imports only from its own layer or those below
-    {"errors", "pulse", "vitals", "progress", "config"},  # leaves
-    {"data_catalog", "cues", "model", "shards", "evaluation"},  # libraries
+    {"errors", "pulse", "classic_methods", "vitals", "progress", "config", "device"},  # leaves
+    {"data_catalog", "render", "cues", "model", "shards", "evaluation"},  # libraries
     {"pipeline", "train"},  # jobs
-    {"predict", "evaluate", "demo", "api", "cli", "__init__"},  # apps
+    {"predict", "evaluate", "demo", "api", "cli", "tables", "__init__"},  # apps
 ]
 
 

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from physllm.cli import app
 from physllm import pulse
 from physllm.data_catalog import scan
-from physllm.data_catalog.synthetic import SynthConfig, write_synthetic_dataset
+from physllm.render.synthetic import SynthConfig, write_synthetic_dataset
 from physllm.data_catalog.video_io import open_video
 from physllm.predict import BaselineEstimator, PredictConfig, make_estimator, predict_video, read_ahead
 from tests.pipeline.test_clips import skin_shape_video, skin_video
@@ -133,8 +133,8 @@ def test_a_skin_only_crop_gets_its_heart_rate(tmp_path, roi):
 
 @pytest.mark.parametrize("renderer, tone", [("synthetic", "V"), ("synthetic", "VI"), ("synthetic2", "VI")])
 def test_the_darkest_skin_types_get_a_sane_heart_rate(tmp_path, renderer, tone):
-    from physllm.data_catalog import synthetic, synthetic2
-    from physllm.data_catalog.synthetic_face import Scenario
+    from physllm.render import synthetic, synthetic2
+    from physllm.render.face import Scenario
 
     folder = tmp_path / tone
     if renderer == "synthetic":
@@ -253,6 +253,7 @@ def test_a_trained_checkpoint_runs_through_the_same_cue_path_as_precompute(
     describer from its training record and produces a waveform per window."""
     from physllm.pipeline.job import PrecomputeConfig, run_precompute
     from physllm.train.run import train
+    from physllm.config import build
     from physllm.train.trainer import TrainConfig
     from tests.fixtures.tiny_models import tiny_physllm_config
 
@@ -260,9 +261,9 @@ def test_a_trained_checkpoint_runs_through_the_same_cue_path_as_precompute(
     cache = run_precompute(PrecomputeConfig("synthetic", synthetic_root, cache_root=tmp_path / "cache",
                                             backbone=backbone)).path
     tiny = tiny_physllm_config(tiny_bert_dir).to_dict()
-    result = train(TrainConfig(shards=[str(cache)], out=str(tmp_path / "run"), llm=str(tiny_bert_dir),
-                               model={k: tiny[k] for k in ("head_channels", "lora_r", "va", "tpg", "apl")},
-                               epochs=1, batch_size=2))
+    result = train(build(TrainConfig, dict(shards=[str(cache)], out=str(tmp_path / "run"), llm=str(tiny_bert_dir),
+                                           model={k: tiny[k] for k in ("head_channels", "lora_r", "va", "tpg", "apl")},
+                                           epochs=1, batch_size=2)))
     out = tmp_path / "pred"
     cli = runner.invoke(app, ["predict", str(easy_video[0]), "--checkpoint", str(result.last_checkpoint),
                               "--out", str(out)])

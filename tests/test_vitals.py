@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from physllm import vitals
-from physllm.data_catalog.synthetic_ppg import SYSTOLIC, draw_pulse_params, heart_rate_curve, synthesize_ppg
+from physllm.render.ppg import SYSTOLIC, draw_pulse_params, heart_rate_curve, synthesize_ppg
 
 FPS = 30.0
 SEEDS = range(12)

@@ -1,5 +1,5 @@
 """The chrominance wave: POS (Wang et al. 2017, "Algorithmic principles of remote PPG", IEEE TBME
-64(7); evaluation/baselines.py) of a clip's mean skin colour, in the domain of PhysNet's wave.
+64(7); classic_methods.py) of a clip's mean skin colour, in the domain of PhysNet's wave.
 
 PhysLLM reads it beside the backbone's wave (`model.physllm.PhysLLMConfig.chrominance`, ours):
 training makes it from the shards' `rgb_mean` column (train/data.py), `physllm predict` from the
@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from physllm import pulse
-from physllm.evaluation.baselines import pos
+from physllm.classic_methods import pos
 
 
 def chrominance_wave(rgb_mean: np.ndarray, fps: float) -> np.ndarray:

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Callable
 
-from physllm.data_catalog import bp4d_plus, buaa_mihr, cohface, ibvp, mmpd, pure, scamps, ubfc_phys, ubfc_rppg, vipl_hr
+from physllm.data_catalog import (bp4d_plus, buaa_mihr, cohface, ibvp, mmpd, pure, scamps, synthetic, ubfc_phys,
+                                  ubfc_rppg, vipl_hr)
 from physllm.data_catalog.record import VideoRecord, natural_key, record_sort_key
 from physllm.errors import DatasetError
 
@@ -26,18 +28,6 @@ class DatasetInfo:
     scan: Callable[[Path], list[VideoRecord]]
     ground_truth: str  # what the dataset's ground truth is and at what rate, for `datasets check`
     scenario_labels: tuple[str, ...] = ()  # metadata keys that name a recording condition: results per level
-
-
-def _scan_synthetic(root: Path) -> list[VideoRecord]:
-    from physllm.data_catalog import synthetic  # imported on use: it renders faces (heavier)
-
-    return synthetic.scan(root)
-
-
-def _scan_synthetic2(root: Path) -> list[VideoRecord]:
-    from physllm.data_catalog import synthetic2
-
-    return synthetic2.scan(root)
 
 
 DATASETS: dict[str, DatasetInfo] = {info.name: info for info in (
@@ -64,11 +54,11 @@ DATASETS: dict[str, DatasetInfo] = {info.name: info for info in (
                 "PPG spanning the video (rate undocumented) + oximeter HR", ("scenario", "source")),
     DatasetInfo("synthetic", "Synthetic faces with a known pulse (physllm)",
                 "UBFC-rPPG's layout (subject{N}/vid.avi + ground_truth.txt) + metadata.json",
-                "Rendered by `physllm datasets synth`.", _scan_synthetic, "PPG per frame (rendered)",
+                "Rendered by `physllm datasets synth` (physllm/render/synthetic.py).", synthetic.scan, "PPG per frame (rendered)",
                 ("skin_tone", "light", "motion", "noise", "compression", "difficulty")),
     DatasetInfo("synthetic2", "Synthetic faces from a second, independent renderer (physllm)",
                 "UBFC-rPPG's layout (subject{N}/vid.avi + ground_truth.txt) + metadata.json",
-                "Rendered by physllm.data_catalog.synthetic2.", _scan_synthetic2, "PPG per frame (rendered)",
+                "Rendered by physllm/render/synthetic2.py.", partial(synthetic.scan, dataset="synthetic2"), "PPG per frame (rendered)",
                 ("skin_tone", "flicker", "exposure", "white_balance", "motion")),
 )}
 ALIASES = {"ubfc": "ubfc-rppg", "buaa": "buaa-mihr", "ubfcphys": "ubfc-phys", "vipl": "vipl-hr",

@@ -1,4 +1,5 @@
-"""Per-video evaluation as the rPPG field does it, and the tables and files that report it.
+"""Per-video evaluation as the rPPG field does it, and the files that report it (the CLI's
+tables of it: physllm/tables.py).
 
 Follows rPPG-Toolbox `evaluation/post_process.py::calculate_metric_per_video` and
 `evaluation/metrics.py::calculate_metrics`: per video, join the clip outputs in frame order,
@@ -24,13 +25,10 @@ from pathlib import Path
 from typing import Iterable
 
 import numpy as np
-from rich import box
-from rich.console import Console
-from rich.table import Table
 
 from physllm import pulse, vitals
+from physllm.classic_methods import BASELINES
 from physllm.errors import CacheError
-from physllm.evaluation.baselines import BASELINES
 from physllm.evaluation.metrics import hr_metrics, mean_se
 from physllm.shards.schema import to_numpy
 
@@ -90,7 +88,7 @@ def scenario_keys(videos: list[VideoSignals]) -> list[str]:
                   if scalar[k] and len(vals) <= MAX_SCENARIO_LEVELS)
 
 
-def _level_order(level: str) -> tuple:
+def level_order(level: str) -> tuple:
     """Numbers in numeric order (lux 1.6 before 10.0), then text."""
     try:
         return (0, float(level), "")
@@ -204,7 +202,7 @@ def evaluate_videos(videos: list[VideoSignals], window_seconds: float | None = N
                                 "dataset", dataset)
     for key in keys:
         for level in sorted({r["labels"][key] for r in rows if key in r["labels"]},
-                            key=_level_order):
+                            key=level_order):
             metrics += _metric_rows([r for r in rows if r["labels"].get(key) == level], methods,
                                     key, level)
     settings = {"band_hz": [pulse.LOW_HZ, pulse.HIGH_HZ], "detrend_lambda": pulse.DETREND_LAMBDA,
@@ -212,71 +210,6 @@ def evaluate_videos(videos: list[VideoSignals], window_seconds: float | None = N
                 "fft_resolution_bpm": resolution, "convention": "toolbox" if toolbox else "physllm",
                 "videos": len(videos)}
     return EvaluationReport(rows, metrics, methods, keys, settings, vitals_metrics(rows, methods))
-
-
-def _pm(value: float, se: float, digits: int = 2) -> str:
-    if not math.isfinite(value):
-        return "—"
-    return f"{value:.{digits}f}±{se:.{digits}f}" if math.isfinite(se) else f"{value:.{digits}f}"
-
-
-METHOD_WIDTH = max(len(m) for m in METHOD_ORDER)  # never squeezed into "physl…" on a narrow terminal
-
-
-def print_table(report: EvaluationReport, hr_method: str = "fft",
-                console: Console | None = None) -> None:
-    """One row per method (MAE, RMSE, MAPE, r, SNR ± SE), then MAE per dataset and scenario,
-    then the vitals' errors."""
-    console = console or Console()
-    window = report.settings.get("window_seconds")
-    unit = f"{window:g}-s windows" if window else "videos"
-    table = Table(title=f"Heart rate by {hr_method.upper()}, all {unit} (MAE, RMSE in bpm; "
-                        f"MAPE in %; SNR in dB; ± standard error)", box=box.SIMPLE_HEAD)
-    table.add_column("Method", no_wrap=True, min_width=METHOD_WIDTH)
-    for col in ("n", "MAE", "RMSE", "MAPE", "r", "SNR"):
-        table.add_column(col, justify="right", no_wrap=True)
-    for m in report.select(hr_method, "all"):
-        table.add_row(m["method"], str(m["n"]), _pm(m["mae"], m["mae_se"]),
-                      _pm(m["rmse"], m["rmse_se"]), _pm(m["mape"], m["mape_se"]),
-                      _pm(m["pearson"], m["pearson_se"], 3), _pm(m["snr"], m["snr_se"]))
-    console.print(table)
-    for group in ["dataset", *report.scenario_keys]:
-        rows = report.select(hr_method, group)
-        levels = sorted({m["level"] for m in rows}, key=_level_order)
-        if group == "dataset" and len(levels) < 2:
-            continue
-        table = Table(title=f"MAE by {group} (bpm, {hr_method.upper()}): mean ± SE (videos)",
-                      box=box.SIMPLE_HEAD)
-        table.add_column("Method", no_wrap=True, min_width=METHOD_WIDTH)
-        for level in levels:
-            table.add_column(level, justify="right", no_wrap=True)
-        for method in report.methods:
-            cells = {m["level"]: f"{_pm(m['mae'], m['mae_se'])} ({m['n']})"
-                     for m in rows if m["method"] == method}
-            table.add_row(method, *(cells.get(level, "") for level in levels))
-        console.print(table)
-    print_vitals_table(report, console)
-
-
-VITAL_TITLES = {"sdnn_ms": "SDNN (ms)", "rmssd_ms": "RMSSD (ms)", "pnn50": "pNN50 (%)",
-                "breathing_rpm": "breathing (/min)"}
-
-
-def print_vitals_table(report: EvaluationReport, console: Console | None = None) -> None:
-    """MAE ± SE of each vital against the truth's, with (windows where both read / windows)."""
-    if not report.vitals:
-        return
-    console = console or Console()
-    table = Table(title="Vitals vs the ground-truth PPG's own: MAE ± SE (read by both / windows)",
-                  box=box.SIMPLE_HEAD)
-    table.add_column("Method", no_wrap=True, min_width=METHOD_WIDTH)
-    for title in VITAL_TITLES.values():
-        table.add_column(title, justify="right", no_wrap=True)
-    for method in report.methods:
-        cells = {m["vital"]: f"{_pm(m['mae'], m['mae_se'])} ({m['n']}/{m['windows']})"
-                 for m in report.vitals if m["method"] == method}
-        table.add_row(method, *(cells.get(name, "") for name in VITAL_TITLES))
-    console.print(table)
 
 
 def _finite_or_none(x):

@@ -27,6 +27,9 @@ class APLConfig:
     num_heads: int = 8  # as the TPG block (authors' code uses 8 heads throughout)
     gate_hidden: int = 64  # width of the small type-weighting gate (our choice)
     dropout: float = 0.1  # attention dropout, Time-LLM's default
+    # valid values: a setting outside them is refused with its range (physllm/config.py)
+    RANGES = {"tokens_per_cue": ">= 1", "max_cue_tokens": ">= 1", "num_heads": ">= 1", "gate_hidden": ">= 1",
+              "dropout": "[0, 1)"}
 
 
 def masked_mean(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

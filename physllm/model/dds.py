@@ -18,6 +18,8 @@ import ptwt
 import torch
 from torch import nn
 
+from physllm.pulse import zscore
+
 
 @dataclass
 class DDSConfig:
@@ -27,11 +29,8 @@ class DDSConfig:
     beta_init: float = 0.7  # initial frequency-branch ratio (authors' code `dwt_ratio`)
     eps: float = 1e-5  # z-score denominator guard (authors' code `epsilon`)
     mode: str = "zero"  # DWT boundary padding: pytorch_wavelets' DWT1D default, used by the authors
-
-
-def zscore(x: torch.Tensor, eps: float) -> torch.Tensor:
-    """Per-row z-score over the last axis (unbiased std, as `torch.std` in the authors' code)."""
-    return (x - x.mean(-1, keepdim=True)) / (x.std(-1, keepdim=True) + eps)
+    # valid values: a setting outside them is refused with its range (physllm/config.py)
+    RANGES = {"alpha": "(0, 1]", "levels": ">= 1", "beta_init": "[0, 1]", "eps": "> 0"}
 
 
 def ewma(y: torch.Tensor, alpha: float) -> torch.Tensor:
@@ -59,7 +58,7 @@ class DDS(nn.Module):
     def freq_branch(self, x: torch.Tensor) -> torch.Tensor:
         cfg = self.cfg
         bands = ptwt.wavedec(x, cfg.wavelet, mode=cfg.mode, level=cfg.levels)  # [cA_J, cD_J, …, cD_1]
-        bands = [ewma(zscore(c, cfg.eps), cfg.alpha) for c in bands]
+        bands = [ewma(zscore(c, cfg.eps, ddof=1), cfg.alpha) for c in bands]
         return ptwt.waverec(bands, cfg.wavelet)[..., : x.shape[-1]]  # the IDWT may add a sample
 
     def mix_ratio(self) -> torch.Tensor:
@@ -69,6 +68,6 @@ class DDS(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         # Outside autocast, in float32: ptwt's DWT rejects bf16, and a z-score wants the precision.
         with torch.autocast(x.device.type, enabled=False):
-            x = zscore(x.to(torch.promote_types(x.dtype, torch.float32)), self.cfg.eps)  # (B, T)
+            x = zscore(x.to(torch.promote_types(x.dtype, torch.float32)), self.cfg.eps, ddof=1)  # (B, T)
             beta = self.mix_ratio()
             return (1 - beta) * self.time_branch(x) + beta * self.freq_branch(x)

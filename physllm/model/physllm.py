@@ -60,21 +60,23 @@ from physllm.model.tpg import TPG, TPGConfig
 from physllm.model.va import VA, VAConfig
 
 ADAPTER_MODULES = ("dds", "patch_embedding", "chroma_embedding", "va", "tpg", "apl", "head")
+# The trainer sets these from --llm and the shards (train/trainer.py, model_config_for): no option of their own
+SET_BY_TRAINER = {"derived": True}
 
 
 @dataclass
 class PhysLLMConfig:
-    llm: str = "minilm"  # offline default; paper: deepseek-ai/DeepSeek-R1-Distill-Qwen-1.5B
+    llm: str = field(default="minilm", metadata=SET_BY_TRAINER)  # offline default; paper: deepseek-ai/DeepSeek-R1-Distill-Qwen-1.5B
     llm_dtype: str | None = "float32"  # None = the checkpoint's (bf16 for the paper's LLM)
     lora_r: int = 8  # authors' code LoraConfig(r=8)
     lora_alpha: int = 16  # authors' code
     lora_dropout: float = 0.1  # authors' code
     lora_targets: list[str] | None = None  # None = by architecture (q_proj/v_proj, query/value)
-    clip_frames: int = 128  # T: rPPG-Toolbox chunk length of the PhysNet checkpoints
+    clip_frames: int = field(default=128, metadata=SET_BY_TRAINER)  # T: rPPG-Toolbox chunk length of the PhysNet checkpoints
     patch_len: int = 8  # authors' code PatchEmbedding(d_llm, 8, 4)
     stride: int = 4  # authors' code: T/4 signal tokens
-    feature_channels: int = 64  # PhysNet encoder width
-    feature_strides: tuple[int, ...] = (1, 2, 4, 4)  # PhysNet stages s1..s4 at T, T/2, T/4, T/4
+    feature_channels: int = field(default=64, metadata=SET_BY_TRAINER)  # PhysNet encoder width
+    feature_strides: tuple[int, ...] = field(default=(1, 2, 4, 4), metadata=SET_BY_TRAINER)  # PhysNet stages s1..s4 at T, T/2, T/4, T/4
     head_channels: int = 128  # channels the flatten head reads: Time-LLM/authors' d_ff=128
     head: str = "token"  # ours (TokenHead); "flatten" = Time-LLM's and the paper's FlattenHead
     bypass: bool = True  # ours: the token head also reads the LLM's input tokens; False = paper
@@ -87,6 +89,9 @@ class PhysLLMConfig:
     va: VAConfig = field(default_factory=VAConfig)
     tpg: TPGConfig = field(default_factory=TPGConfig)
     apl: APLConfig = field(default_factory=APLConfig)
+    # valid values: a setting outside them is refused with its range (physllm/config.py)
+    RANGES = {"lora_r": ">= 1", "lora_alpha": ">= 1", "lora_dropout": "[0, 1)", "patch_len": ">= 1", "stride": ">= 1",
+              "head_channels": ">= 1", "dropout": "[0, 1)", "gate_tolerance_bpm": ">= 0", "fps": "> 0"}
 
     @property
     def weighs_inputs(self) -> bool:

@@ -27,6 +27,8 @@ class TPGConfig:
     num_heads: int = 8  # authors' code and Time-LLM `n_heads`
     head_dim: int = 128  # per-head key width: Time-LLM passes d_ff=128 as `d_keys`
     dropout: float = 0.1  # attention dropout, Time-LLM `attention_dropout`
+    # valid values: a setting outside them is refused with its range (physllm/config.py)
+    RANGES = {"num_prototypes": ">= 1", "num_heads": ">= 1", "head_dim": ">= 1", "dropout": "[0, 1)"}
 
 
 class TPG(nn.Module):

@@ -35,6 +35,8 @@ class VAConfig:
     mlp_ratio: int = 1  # MLP hidden = mlp_ratio · d ("MLP to the LLM width", paper Sec. 3.3)
     dropout: float = 0.1  # attention dropout, Time-LLM's default
     base: str = "mean"  # ours: mean of all scales; "deepest" = F_M alone (paper Eq.)
+    # valid values: a setting outside them is refused with its range (physllm/config.py)
+    RANGES = {"num_heads": ">= 1", "mlp_ratio": ">= 1", "dropout": "[0, 1)"}
 
 
 class VA(nn.Module):

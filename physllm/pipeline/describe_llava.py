@@ -54,9 +54,11 @@ class LlavaDescriber:
         import torch
         from transformers import AutoProcessor, LlavaForConditionalGeneration
 
-        device = self.device or ("cuda" if torch.cuda.is_available() else "cpu")
+        from physllm.device import resolve_device
+
+        device = resolve_device(self.device)
         dtype = getattr(torch, self.dtype) if self.dtype else (
-            torch.float16 if device.startswith("cuda") else torch.float32)
+            torch.float16 if device.type == "cuda" else torch.float32)
         source = str(Path(self.model_name).expanduser()) if _looks_like_path(self.model_name) \
             else self.model_name
         try:

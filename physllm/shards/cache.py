@@ -22,8 +22,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow.parquet as pq
-from rich.console import Console
-from rich.table import Table
 
 from physllm.errors import CacheError
 from physllm.shards import storage
@@ -294,65 +292,7 @@ def _shard_problem(shard: Path, entry: dict) -> str | None:
     return None
 
 
-# ---------------------------------------------------------------- views for `physllm cache`
-
-
-def human_size(n: int) -> str:
-    for unit in ("B", "KB", "MB", "GB"):
-        if n < 1024 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-
-
-def caches_table(infos: list[CacheInfo]) -> Table:
-    table = Table(title="physllm caches")
-    for name in ("dataset", "key", "done", "failed", "clips", "size", "created"):
-        table.add_column(name, no_wrap=True)  # keys are copied from here: never fold them
-    table.add_column("backbone")
-    table.add_column("describer")
-    for i in infos:
-        table.add_row(i.dataset, i.key, str(i.videos_done), str(i.videos_failed), str(i.clips),
-                      human_size(i.size_bytes), i.created[:16].replace("T", " "), i.backbone,
-                      i.describer)
-    return table
-
-
-def info_table(info: CacheInfo) -> Table:
-    table = Table("", "", show_header=False, title=f"cache {info.dataset}/{info.key}")
-    rows = [("path", storage.url(info.path)), ("videos done", str(info.videos_done)),
-            ("videos failed", str(info.videos_failed)), ("clips", str(info.clips)),
-            ("size", human_size(info.size_bytes)), ("created", info.created),
-            ("backbone", info.backbone), ("describer", info.describer),
-            ("settings", json.dumps(info.settings, indent=1, sort_keys=True))]
-    rows += [(f"failed: {vid}", reason) for vid, reason in sorted(info.failures.items())]
-    for name, value in rows:
-        table.add_row(name, value)
-    return table
-
-
-def print_cache_list(cache_root: Path, console: Console) -> None:
-    infos = list_caches(cache_root)
-    if not infos:
-        console.print(f"no caches under {storage.url(cache_root)}")
-        return
-    console.print(caches_table(infos))
-
-
-def print_cache_info(cache_root: Path, key_or_prefix: str, console: Console) -> None:
-    console.print(info_table(cache_info(cache_root, key_or_prefix)))
-
-
-def print_verify(cache_root: Path, key_or_prefix: str | None, console: Console) -> bool:
-    """Verify one cache (by key prefix) or all under `cache_root`; True when none is damaged."""
+def verify_caches(cache_root: Path, key_or_prefix: str | None = None) -> list[VerifyReport]:
+    """Verify one cache (by key prefix) or every cache under `cache_root`."""
     paths = [find_cache(cache_root, key_or_prefix)] if key_or_prefix else find_caches(cache_root)
-    if not paths:
-        console.print(f"no caches under {storage.url(cache_root)}")
-    reports = [verify_cache(p) for p in paths]
-    for report in reports:
-        status = "[green]ok[/green]" if report.ok else f"[red]{len(report.errors)} error(s)[/red]"
-        console.print(f"{storage.url(report.path)}: {report.shards_checked} shard(s), {status}")
-        for line in report.errors:
-            console.print(f"  [red]error[/red] {line}", highlight=False)
-        for line in report.warnings:
-            console.print(f"  [yellow]warning[/yellow] {line}", highlight=False)
-    return all(r.ok for r in reports)
+    return [verify_cache(p) for p in paths]

@@ -32,7 +32,7 @@ import numpy as np
 
 from physllm import pulse
 
-ClipT = TypeVar("ClipT")  # train.data.Clip: a dataclass with wave, chroma, features, target (not imported: data imports this)
+ClipT = TypeVar("ClipT")  # train.data.ShardClip: a dataclass with wave, chroma, features, target (not imported: data imports this)
 
 
 @dataclass(frozen=True)

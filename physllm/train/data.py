@@ -101,8 +101,9 @@ class ClipId:
 
 
 @dataclass
-class Clip:
-    """One row, decoded: numpy arrays copied out of the record batch (no view keeps it alive)."""
+class ShardClip:
+    """One shard row as the trainer reads it (the video clip it was computed from is
+    pipeline.clips.Clip): numpy arrays copied out of the record batch (no view keeps it alive)."""
 
     id: ClipId
     fps: float
@@ -138,7 +139,7 @@ def make_target(ppg: np.ndarray) -> np.ndarray:
     return pulse.zscore(pulse.diff_normalize_label(ppg)).astype(np.float32)
 
 
-def collate(clips: Sequence[Clip], tokenize: Tokenize) -> Batch:
+def collate(clips: Sequence[ShardClip], tokenize: Tokenize) -> Batch:
     cues = {cue: [c.cues[cue] for c in clips] for cue in clips[0].cues}
     num_scales = len(clips[0].features)
     return Batch(
@@ -206,7 +207,7 @@ class ClipStream:
     def batches(self, epoch: int = 0, skip: int = 0) -> Iterator[Batch]:
         """The epoch's batches; the first `skip` are read but neither tokenised nor yielded."""
         limit = len(self) if self.world_size > 1 else None
-        pending: list[Clip] = []
+        pending: list[ShardClip] = []
         produced = 0
         rng = np.random.default_rng([self.seed, epoch, 2])  # skipped clips draw too: a resume sees the same clips
         for clip in self._shuffled(self._clips(self.epoch_order(epoch)), epoch):
@@ -221,7 +222,7 @@ class ClipStream:
         if pending and limit is None and produced >= skip:
             yield collate(pending, self.tokenize)
 
-    def _clips(self, video_ids: list[str]) -> Iterator[Clip]:
+    def _clips(self, video_ids: list[str]) -> Iterator[ShardClip]:
         for record_batch in self.shard_set.iter_batches(video_ids, self.columns, ROWS_PER_READ):
             cols = {name: to_numpy(record_batch.column(name)) for name in self.columns}
             for i in range(record_batch.num_rows):
@@ -229,7 +230,7 @@ class ClipStream:
                 if clip is not None:
                     yield clip
 
-    def _clip(self, cols: dict[str, np.ndarray], i: int) -> Clip | None:
+    def _clip(self, cols: dict[str, np.ndarray], i: int) -> ShardClip | None:
         clip_id = ClipId(str(cols["video_id"][i]), int(cols["clip_index"][i]),
                          int(cols["first_frame"][i]))
         wave = cols["backbone_wave"][i].copy()
@@ -244,15 +245,15 @@ class ClipStream:
         cues = cue_texts(self.descriptions[str(cols["dataset"][i])], str(cols["description"][i]),
                          str(cols["stats_text"][i]))
         fps = float(cols["fps"][i])
-        return Clip(clip_id, fps, wave, features, make_target(ppg), cues, chrominance_wave(rgb, fps))
+        return ShardClip(clip_id, fps, wave, features, make_target(ppg), cues, chrominance_wave(rgb, fps))
 
-    def _shuffled(self, clips: Iterator[Clip], epoch: int) -> Iterator[Clip]:
+    def _shuffled(self, clips: Iterator[ShardClip], epoch: int) -> Iterator[ShardClip]:
         """A shuffle buffer: fill it, then emit a random element for every one that comes in."""
         if not self.shuffle:
             yield from clips
             return
         rng = np.random.default_rng([self.seed, epoch, 1])
-        buffer: list[Clip] = []
+        buffer: list[ShardClip] = []
         for clip in clips:
             if len(buffer) < self.buffer_size:
                 buffer.append(clip)

@@ -15,9 +15,11 @@ import math
 from dataclasses import asdict
 from pathlib import Path
 
-from physllm.train.trainer import (BEST, LAST, METRICS_FILE, TrainConfig, TrainRecipe,
-                                   TrainResult, open_training_data)
+from physllm.train.checkpointing import BEST, LAST
 from physllm.train.inference import TRAINING_FILE
+from physllm.config import build
+from physllm.train.trainer import (METRICS_FILE, TrainConfig, TrainRecipe, TrainResult, check_settings,
+                                   open_training_data)
 
 
 def _worker_loop(config: dict) -> None:
@@ -26,7 +28,7 @@ def _worker_loop(config: dict) -> None:
     import ray.train.torch
 
     context = ray.train.get_context()
-    recipe = TrainRecipe(TrainConfig.from_dict(config), rank=context.get_world_rank(),
+    recipe = TrainRecipe(build(TrainConfig, config), rank=context.get_world_rank(),
                          world_size=context.get_world_size(), device=ray.train.torch.get_device(),
                          wrap_model=ray.train.torch.prepare_model,
                          report=lambda metrics: ray.train.report(metrics))
@@ -46,7 +48,7 @@ def train_distributed(cfg: TrainConfig) -> TrainResult:
     from ray.train import RunConfig, ScalingConfig
     from ray.train.torch import TorchTrainer
 
-    cfg.validate()
+    check_settings(cfg)
     open_training_data(cfg)
     out = Path(cfg.out).resolve()
     trainer = TorchTrainer(

@@ -24,12 +24,12 @@ import torch.nn.functional as F
 from physllm.cues.chrominance import chrominance_wave
 from physllm.cues.quality import video_gate
 from physllm.data_catalog import scenario_labels
-from physllm.errors import CheckpointError, PhysllmError
+from physllm.errors import CheckpointError
 from physllm.evaluation.report import (EvaluationReport, VideoSignals, evaluate_videos, join_clips,
                                        signals_from_shards)
 from physllm.model.physllm import PhysLLM
-from physllm.model.dds import zscore
 from physllm.progress import progress_bar
+from physllm.pulse import zscore
 from physllm.shards.reader import ShardSet
 from physllm.train.data import ClipStream
 from physllm.train.loss import EPS
@@ -79,7 +79,7 @@ def predict_videos(model: PhysLLM, stream: ClipStream, device: torch.device,
             with autocast_for(device):
                 pred = model(batch.wave, batch.features, batch.cue_tokens, batch.chroma)  # (B, T)
             pred = pred.float()
-            standardised = zscore(pred, EPS)  # the loss compares z-scores (train.loss)
+            standardised = zscore(pred, EPS, ddof=1)  # the loss compares z-scores (train.loss)
             out.loss_sum += F.mse_loss(standardised, batch.target, reduction="none").mean(-1).sum().item()
             out.clips += len(batch)
             for clip_id, wave in zip(batch.ids, pred.cpu().numpy()):
@@ -138,13 +138,3 @@ def read_training_info(checkpoint: Path) -> dict:
     except ValueError as error:  # not JSON, or not UTF-8 text
         raise CheckpointError(f"{path}: not the JSON training record `physllm train` writes "
                               f"({error})") from None
-
-
-def resolve_device(name: str = "auto") -> torch.device:
-    """'auto' → cuda if there is one, else cpu; anything else as torch spells it."""
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        return torch.device(name)
-    except RuntimeError as error:
-        raise PhysllmError(f"unknown device {name!r}: {error}") from None

@@ -26,8 +26,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from physllm.model.dds import zscore
-from physllm.pulse import HIGH_HZ, LOW_HZ
+from physllm.pulse import HIGH_HZ, LOW_HZ, zscore
 
 EPS = 1e-8  # z-scoring a prediction and normalising a spectrum: guards a constant output only
 BAND_BPM_STEP = 1.0  # spectral resolution of the band: 1 bpm, finer than any clip's FFT bin
@@ -57,14 +56,14 @@ def spectral_loss(pred: torch.Tensor, target: torch.Tensor, fps: torch.Tensor) -
 def backbone_loss(pred: torch.Tensor, backbone_wave: torch.Tensor) -> torch.Tensor:
     """MSE between the z-scored prediction and the z-scored frozen PhysNet wave (ours): a pull
     towards the backbone's answer, so that the correction is spent only where it pays."""
-    return F.mse_loss(zscore(pred.float(), EPS), zscore(backbone_wave.float(), EPS))
+    return F.mse_loss(zscore(pred.float(), EPS, ddof=1), zscore(backbone_wave.float(), EPS, ddof=1))
 
 
 def pulse_loss(pred: torch.Tensor, target: torch.Tensor, fps: torch.Tensor | None = None,
                spectral_weight: float = 0.0) -> torch.Tensor:
     """MSE of the z-scored prediction against the (already z-scored) label, (B, T) each, plus
     `spectral_weight` × the spectral term (which needs the clips' `fps`)."""
-    loss = F.mse_loss(zscore(pred.float(), EPS), target.float())
+    loss = F.mse_loss(zscore(pred.float(), EPS, ddof=1), target.float())
     if spectral_weight:
         loss = loss + spectral_weight * spectral_loss(pred, target, fps)
     return loss

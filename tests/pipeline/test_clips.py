@@ -151,7 +151,7 @@ def skin_shape_video(seconds=6.0, fps=30.0, bpm=72.0, size=(120, 160)):
     height, width = size
     shape = np.zeros(size, np.uint8)
     cv2.ellipse(shape, (width // 2, height // 2), (width // 6, height // 3), 0, 0, 360, 1, -1)
-    skin = np.array([146.0, 98.0, 68.0])  # synthetic_face SKIN_TONES["V"]
+    skin = np.array([146.0, 98.0, 68.0])  # render/face.py SKIN_TONES["V"]
     frames = []
     for p in np.sin(2 * np.pi * bpm / 60 * t):
         frame = np.full((height, width, 3), 90.0)

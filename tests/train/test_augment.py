@@ -2,7 +2,7 @@ import numpy as np
 
 from physllm import pulse
 from physllm.train.augment import AugmentConfig, augment_clip, stretch_window
-from physllm.train.data import Clip, ClipId
+from physllm.train.data import ClipId, ShardClip
 
 
 def tone(hz: float, length: int, frames: int = 128, fps: float = 30.0) -> np.ndarray:
@@ -19,7 +19,7 @@ def test_stretch_slows_every_stream_alike():
 
 def test_augmented_clip_keeps_shapes_and_a_z_scored_target():
     rng = np.random.default_rng(0)
-    clip = Clip(ClipId("synthetic/s1/vid", 0, 0), 30.0, tone(1.5, 128),
+    clip = ShardClip(ClipId("synthetic/s1/vid", 0, 0), 30.0, tone(1.5, 128),
                 [rng.standard_normal((64, n)).astype(np.float32) for n in (128, 64, 32, 32)],
                 pulse.zscore(tone(1.5, 128)).astype(np.float32), {"task": "t", "vision": "v", "stats": "s"},
                 tone(1.5, 128))
@@ -39,7 +39,7 @@ def test_corruption_makes_the_chosen_input_wrong_and_keeps_the_label():
     from physllm.train.augment import corrupt_inputs
 
     rng = np.random.default_rng(0)
-    clip = Clip(ClipId("synthetic/s1/vid", 0, 0), 30.0, tone(1.2, 128),
+    clip = ShardClip(ClipId("synthetic/s1/vid", 0, 0), 30.0, tone(1.2, 128),
                 [rng.standard_normal((64, n)).astype(np.float32) for n in (128, 64, 32, 32)],
                 pulse.zscore(tone(1.2, 128)).astype(np.float32), {"task": "t", "vision": "v", "stats": "s"},
                 tone(1.2, 128))

@@ -7,13 +7,14 @@ import numpy as np
 import pytest
 
 from physllm.train.distributed import train_distributed
+from physllm.config import build
 from physllm.train.trainer import TrainConfig
 
 
 @pytest.mark.slow  # Ray start + a Ray Train worker: ~55 s on 2 shared cores
 def test_one_worker_ray_train_run(ray_local, tiny_cache, tiny_bert_dir, tiny_model_overrides, tmp_path):
-    cfg = TrainConfig(shards=[str(tiny_cache)], llm=str(tiny_bert_dir), model=tiny_model_overrides,
-                      epochs=1, batch_size=8, num_workers=1, out=str(tmp_path / "run"))
+    cfg = build(TrainConfig, dict(shards=[str(tiny_cache)], llm=str(tiny_bert_dir), model=tiny_model_overrides,
+                                  epochs=1, batch_size=8, num_workers=1, out=str(tmp_path / "run")))
     result = train_distributed(cfg)
     assert result.global_step == 5 and result.epochs_completed == 1
     assert result.best_checkpoint is not None and (result.best_checkpoint / "adapters.safetensors").is_file()
@@ -60,7 +61,8 @@ def test_two_workers_average_gradients_and_resume_from_rank_0(ray_local, tiny_be
     model = tiny_model_overrides | {"dropout": 0.0, "lora_dropout": 0.0, "chrominance": False,
                                     "apl": tiny_model_overrides["apl"] | {"dropout": 0.0}}
     # augmentation off: each rank draws its own augmentations, so the batches would differ from one process's
-    base = TrainConfig(shards=[str(cache)], llm=str(tiny_bert_dir), model=model, epochs=2, lr=1e-3, augment=False)
+    base = build(TrainConfig, dict(shards=[str(cache)], llm=str(tiny_bert_dir), model=model, epochs=2, lr=1e-3,
+                                   augment=False))
     one = {"num_workers": 1, "batch_size": 8}
     two = {"num_workers": 2, "batch_size": 4}
     single_step1 = train(TrainConfig(**(vars(base) | one | {"max_steps": 1, "out": str(tmp_path / "s1")})))

@@ -9,12 +9,13 @@ from physllm.shards.reader import open_shards
 from physllm.train.data import ClipStream, split_videos
 from physllm.train.gate import PRIOR_BPM, TIE_BPM, TOLERANCES, calibrate_gate, choose_tolerance
 from physllm.train.run import train
+from physllm.config import build
 from physllm.train.trainer import TrainConfig
 
 
 def test_training_calibrates_the_gate_and_saves_it(tiny_cache, tiny_bert_dir, tiny_model_overrides, tmp_path):
-    cfg = TrainConfig(shards=[str(tiny_cache)], llm=str(tiny_bert_dir), model=tiny_model_overrides,
-                      epochs=1, batch_size=8, out=str(tmp_path / "run"), augment=True, backbone_weight=0.5)
+    cfg = build(TrainConfig, dict(shards=[str(tiny_cache)], llm=str(tiny_bert_dir), model=tiny_model_overrides,
+                                  epochs=1, batch_size=8, out=str(tmp_path / "run"), augment=True, backbone_weight=0.5))
     result = train(cfg)
     epoch = result.history[0]
     assert epoch["gate_tolerance_bpm"] in TOLERANCES and "val_mae_ungated" in epoch
@@ -32,8 +33,8 @@ def test_training_calibrates_the_gate_and_saves_it(tiny_cache, tiny_bert_dir, ti
 
 
 def test_the_ablation_trains_without_a_gate(tiny_cache, tiny_bert_dir, tiny_model_overrides, tmp_path):
-    cfg = TrainConfig(shards=[str(tiny_cache)], llm=str(tiny_bert_dir), model=tiny_model_overrides,
-                      epochs=1, batch_size=8, out=str(tmp_path / "run"), gate=False)
+    cfg = build(TrainConfig, dict(shards=[str(tiny_cache)], llm=str(tiny_bert_dir), model=tiny_model_overrides,
+                                  epochs=1, batch_size=8, out=str(tmp_path / "run"), gate=False))
     result = train(cfg)
     assert "gate_tolerance_bpm" not in result.history[0]
     assert json.loads((result.best_checkpoint / "config.json").read_text())["gate_tolerance_bpm"] is None

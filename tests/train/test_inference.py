@@ -8,6 +8,7 @@ from physllm.model.physllm import build_physllm
 from physllm.shards.reader import open_shards
 from physllm.train.data import ClipStream, split_videos
 from physllm.train.inference import gated, predict_videos
+from physllm.config import build
 from physllm.train.trainer import TrainConfig, model_config_for
 
 
@@ -16,7 +17,7 @@ def test_an_untrained_physllm_joins_to_exactly_physnets_wave(tiny_cache, tiny_be
     output is the backbone's, clip scales included: evaluation joins outputs as PhysNet's chunks
     are joined (the toolbox's way), not clip by clip z-scored."""
     shard_set = open_shards([tiny_cache])
-    cfg = TrainConfig(shards=[str(tiny_cache)], llm=str(tiny_bert_dir), model=tiny_model_overrides)
+    cfg = build(TrainConfig, dict(shards=[str(tiny_cache)], llm=str(tiny_bert_dir), model=tiny_model_overrides))
     torch.manual_seed(0)
     model = build_physllm(model_config_for(cfg, shard_set))
     videos = split_videos(shard_set, None).part("test")

@@ -13,6 +13,7 @@ from physllm.shards.cache import open_cache
 from physllm.shards.writer import write_video_shard
 from physllm.train.loss import pulse_loss
 from physllm.train.run import train
+from physllm.config import build
 from physllm.train.trainer import TrainConfig, TrainRecipe, cosine_with_warmup, model_config_for
 from tests.train.conftest import clip_rows
 
@@ -22,7 +23,7 @@ def base_cfg(tiny_cache, tiny_bert_dir, tiny_model_overrides, tmp_path_factory):
     def make(**kw) -> TrainConfig:
         values = dict(shards=[str(tiny_cache)], llm=str(tiny_bert_dir), model=tiny_model_overrides,
                       epochs=2, batch_size=8, log_every=1, out=str(tmp_path_factory.mktemp("run")))
-        return TrainConfig(**(values | kw))
+        return build(TrainConfig, values | kw)
     return make
 
 
@@ -98,7 +99,7 @@ def test_resume_continues_with_the_same_next_step(two_epochs, base_cfg):
     cfg, full = two_epochs
     interrupted = base_cfg(max_steps=7)  # stops inside the second epoch
     assert train(interrupted).global_step == 7
-    resumed = train(TrainConfig.from_dict({**vars(interrupted), "max_steps": None, "resume": True}))
+    resumed = train(TrainConfig(**{**vars(interrupted), "max_steps": None, "resume": True}))
     assert resumed.global_step == 10
     want, got = step_losses(full.out), step_losses(resumed.out)
     assert [got[s] for s in (8, 9, 10)] == pytest.approx([want[s] for s in (8, 9, 10)], rel=1e-5)

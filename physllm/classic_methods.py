@@ -1,4 +1,9 @@
-"""Classic unsupervised rPPG baselines on the per-frame mean RGB of the face crop.
+"""The classic (unsupervised) rPPG methods, on the per-frame mean RGB of the face's skin: the
+baselines `evaluate` reports beside PhysLLM, `physllm predict --baseline`, and (POS) PhysLLM's
+chrominance cue (physllm/cues/chrominance.py). The learned methods are in physllm/model/
+(physnet.py, physllm.py); these need only numpy and `pulse`, so they sit beside pulse.py where
+every layer can use them (inside model/ they would close a loop: the model reads cues/quality.py,
+and cues/chrominance.py reads POS).
 
 Each takes `rgb` float (T, 3) and `fps` and returns a pulse waveform (T,), which the report
 then post-processes like any model output (`physllm.pulse.to_pulse`). Written after

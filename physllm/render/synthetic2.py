@@ -1,5 +1,5 @@
-"""A second synthetic renderer, written apart from the first (synthetic.py / synthetic_face.py /
-synthetic_ppg.py) so that a model can be trained on one generator and tested on the other.
+"""A second synthetic renderer, written apart from the first (synthetic.py / face.py / ppg.py) so
+that a model can be trained on one generator and tested on the other.
 
 What differs from the first renderer, on purpose:
 - **Pulse**: beats placed at times from an autoregressive RR-interval series (an IPFM-style
@@ -18,8 +18,8 @@ What differs from the first renderer, on purpose:
   read out by a rolling shutter (bands that roll), shot and read noise, the sRGB gamma, and MJPG
   at a low quality.
 
-Written in UBFC-rPPG's layout with a metadata.json like the first renderer's, read back by the
-UBFC-rPPG reader as dataset "synthetic2".
+Written in UBFC-rPPG's layout with a metadata.json like the first renderer's, read back by
+physllm/data_catalog/synthetic.py as dataset "synthetic2".
 """
 
 from __future__ import annotations
@@ -35,10 +35,9 @@ import cv2
 import numpy as np
 
 from physllm.data_catalog import ubfc_rppg
-from physllm.data_catalog.record import VideoRecord
-from physllm.data_catalog.synthetic import METADATA_NAME, write_ground_truth, write_video
-from physllm.data_catalog.synthetic_ppg import PPGTrace
-from physllm.errors import DatasetError
+from physllm.data_catalog.synthetic import METADATA_NAME
+from physllm.render.ppg import PPGTrace
+from physllm.render.synthetic import write_ground_truth, write_video
 from physllm.progress import progress_bar
 
 DATASET = "synthetic2"
@@ -339,14 +338,3 @@ def write_dataset(out: Path, cfg: Synth2Config, workers: int = 1) -> None:
     metadata = {"dataset": DATASET, "generator": __name__, "seed": cfg.seed,
                 "config": dataclasses.asdict(cfg), "subjects": subjects}
     (out / METADATA_NAME).write_text(json.dumps(metadata, indent=2) + "\n")
-
-
-def scan(root: Path) -> list[VideoRecord]:
-    from physllm.data_catalog.synthetic import read_subject_labels
-
-    subjects = read_subject_labels(root)
-    records = ubfc_rppg.scan(root, dataset=DATASET)
-    unlabelled = [r.subject for r in records if r.subject not in subjects]
-    if unlabelled:
-        raise DatasetError(f"{Path(root) / METADATA_NAME}: no labels for {', '.join(unlabelled)}")
-    return [dataclasses.replace(r, metadata={**r.metadata, **subjects[r.subject]}) for r in records]

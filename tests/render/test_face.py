@@ -4,9 +4,8 @@ import cv2
 import numpy as np
 import pytest
 
-from physllm.data_catalog.synthetic_face import (LIGHTS, MOTIONS, PULSE_SIGNATURE_RGB, SKIN_TONES, MotionPath,
-                                                 Scenario, build_face, draw_lamp, illumination, light_curve,
-                                                 motion_path, render_frames)
+from physllm.render.face import (LIGHTS, MOTIONS, PULSE_SIGNATURE_RGB, SKIN_TONES, MotionPath, Scenario,
+                                 build_face, draw_lamp, illumination, light_curve, motion_path, render_frames)
 
 HEIGHT, WIDTH, FPS = 240, 320, 30.0
 CASCADE = cv2.CascadeClassifier(cv2.data.haarcascades + "haarcascade_frontalface_default.xml")

@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 
 from physllm.data_catalog import scan
-from physllm.data_catalog.synthetic2 import (MELANIN, Conditions, Synth2Config, plan_conditions, render,
-                                             synthesize_pulse, write_dataset)
+from physllm.render.synthetic2 import (MELANIN, Conditions, Synth2Config, plan_conditions, render,
+                                      synthesize_pulse, write_dataset)
 from physllm.pipeline.face import FaceConfig, detect_face
 from physllm.pulse import hr_fft, to_pulse
 

@@ -4,9 +4,8 @@ import numpy as np
 import pytest
 import scipy.signal
 
-from physllm.data_catalog.synthetic_ppg import (beat_shape, draw_pulse_params, heart_rate_curve,
-                                                normalized_pulse, synthesize_ppg)
 from physllm.pulse import hr_fft, to_pulse
+from physllm.render.ppg import beat_shape, draw_pulse_params, heart_rate_curve, normalized_pulse, synthesize_ppg
 
 FPS = 30.0
 HR_RANGE = (45.0, 150.0)

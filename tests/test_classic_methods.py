@@ -5,7 +5,7 @@ import pytest
 import scipy.signal
 
 from physllm import pulse
-from physllm.evaluation.baselines import BASELINES, chrom, pos
+from physllm.classic_methods import BASELINES, chrom, pos
 
 FPS = 30.0
 SKIN_PULSE = np.array([0.33, 0.77, 0.53])  # relative pulsatile amplitude in R, G, B (Wang 2017)
