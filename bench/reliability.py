@@ -39,7 +39,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from physllm import pulse  # noqa: E402
 from physllm.data_catalog.video_io import probe_video  # noqa: E402
 from physllm.errors import PhysllmError  # noqa: E402
-from physllm.predict import PredictConfig, confidence_of, make_estimator, predict_video  # noqa: E402
+from physllm.predict import PredictConfig, make_estimator, predict_video  # noqa: E402
+from physllm.predict.windows import confidence_of  # noqa: E402
 
 BINS = (0.0, 0.2, 0.4, 0.5, 0.6, 0.8, 1.01)
 SOURCES = ("renderer 1", "renderer 2", "real")

@@ -341,7 +341,8 @@ def load_predict():
         RANGES = {"fps": "> 0", "webcam_seconds": "> 0"}
 
     def run(o):
-        from physllm.predict import make_estimator, print_batch, run_predict
+        from physllm.predict import make_estimator, run_predict
+        from physllm.tables import print_batch
 
         if not o.videos:
             raise PhysllmError("no video given: pass one or more files, frame folders, `-` or `webcam:N`")
