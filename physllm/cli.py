@@ -9,7 +9,7 @@ command; the flags given win over the file. Commands are built when they are cal
 """
 
 import inspect
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, List, NamedTuple, Optional
 
@@ -17,6 +17,7 @@ import click
 import typer
 from typer.core import TyperGroup
 
+from physllm.config import arg, inline, opt
 from physllm.errors import PhysllmError
 
 CONFIG_HELP = "A YAML or JSON file with the same keys as these options (sections nest); options given win."
@@ -126,20 +127,6 @@ def build_command(name: str, options_cls, run: Callable, doc: str):
     single = typer.Typer(add_completion=False)
     single.command(name)(callback)
     return typer.main.get_command(single)
-
-
-def arg(help_text: str, **kwargs):
-    """A positional argument field of a command's options."""
-    return field(metadata={"help": help_text, "argument": True}, **kwargs)
-
-
-def opt(help_text: str, **kwargs):
-    return field(metadata={"help": help_text}, **kwargs)
-
-
-def inline(cls, help_text: str = ""):
-    """A config whose fields are this command's own flags (no section prefix)."""
-    return field(default_factory=cls, metadata={"inline": True, "help": help_text})
 
 
 def _stdout():
@@ -316,44 +303,18 @@ def load_demo():
 
 
 def load_predict():
-    from physllm.config import write_resolved
     from physllm.predict import PredictConfig
 
-    @dataclass
-    class Predict:
-        videos: List[str] = arg("Video files (mp4, avi, mov, mkv), frame folders, or `-` / `webcam:N` for a webcam.",
-                                default_factory=list)
-        checkpoint: Optional[Path] = opt("A trained PhysLLM checkpoint folder (`physllm train`).", default=None)
-        baseline: Optional[str] = opt("A classic method instead of a checkpoint: pos, chrom or green. With no "
-                                      "--checkpoint, --baseline or --backbone: pos (the best without training).",
-                                      default=None)
-        out: Path = opt("Folder for the JSON, CSV and PNG outputs.", default=Path("runs/predict"))
-        fps: Optional[float] = opt("Frame rate, for a frame folder (or to override a file's header).", default=None)
-        backbone: Optional[str] = opt("PhysNet checkpoint, a .pth or a released rPPG-Toolbox name (ubfc-rppg, pure, "
-                                      "scamps, bp4d, ma-ubfc; fetched on first use into $PHYSLLM_WEIGHTS or "
-                                      "~/.cache/physllm/weights): with --checkpoint, if not where training "
-                                      "recorded it; alone, the frozen PhysNet reads the video.", default=None)
-        roi: Optional[str] = opt("Region of interest: auto, face, skin or none (the whole frame is skin); "
-                                 "default: the checkpoint's, else auto.", default=None)
-        webcam_seconds: float = opt("Seconds to record from a webcam.", default=30.0)
-        device: str = opt("auto, cpu or cuda.", default="auto")
-        windows: PredictConfig = inline(PredictConfig)
-        RANGES = {"fps": "> 0", "webcam_seconds": "> 0"}
-
-    def run(o):
-        from physllm.predict import make_estimator, run_predict
+    def run(cfg):
+        from physllm.predict import run_predict
         from physllm.tables import print_batch
 
-        if not o.videos:
-            raise PhysllmError("no video given: pass one or more files, frame folders, `-` or `webcam:N`")
-        estimator = make_estimator(o.checkpoint, o.baseline, o.backbone, o.device, o.roi)
-        write_resolved(o, o.out, "predict")
-        result = run_predict(o.videos, estimator, o.out, o.windows, webcam_seconds=o.webcam_seconds, fps=o.fps)
+        result = run_predict(cfg)  # writes <out>/predict.config.yaml, the resolved config
         print_batch(result)
         if result.failures:
             raise typer.Exit(2)
 
-    return Predict, run, "Heart rate from your own video(s): whole-video HR and a sliding-window track with confidence."
+    return PredictConfig, run, "Heart rate from your own video(s): whole-video HR and a sliding-window track with confidence."
 
 
 # ---------------------------------------------------------------- train, evaluate

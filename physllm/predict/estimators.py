@@ -7,15 +7,33 @@ per-video fallback of cues/quality.py); `make_estimator` picks one from the comm
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Protocol
+from typing import Optional, Protocol
 
 import numpy as np
 
 from physllm.classic_methods import BASELINES
+from physllm.config import opt
 from physllm.errors import PhysllmError
 from physllm.pipeline.clips import Clip, ClipConfig
+
+
+@dataclass(frozen=True)
+class EstimatorConfig:
+    """Which method reads the video (`make_estimator`): `physllm predict`'s and `physllm.load`'s."""
+
+    checkpoint: Optional[Path] = opt("A trained PhysLLM checkpoint folder (`physllm train`).", default=None)
+    baseline: Optional[str] = opt("A classic method instead of a checkpoint: pos, chrom or green. With no "
+                                  "--checkpoint, --baseline or --backbone: pos (the best without training).",
+                                  default=None)
+    backbone: Optional[str] = opt("PhysNet checkpoint, a .pth or a released rPPG-Toolbox name (ubfc-rppg, pure, "
+                                  "scamps, bp4d, ma-ubfc; fetched on first use into $PHYSLLM_WEIGHTS or "
+                                  "~/.cache/physllm/weights): with --checkpoint, if not where training "
+                                  "recorded it; alone, the frozen PhysNet reads the video.", default=None)
+    roi: Optional[str] = opt("Region of interest: auto, face, skin or none (the whole frame is skin); "
+                             "default: the checkpoint's, else auto.", default=None)
+    device: str = opt("auto, cpu or cuda.", default="auto")
 
 
 class Estimator(Protocol):
@@ -199,26 +217,25 @@ DEFAULT_NOTE = ("no --checkpoint, --baseline or --backbone given: read with POS,
                 "without training (real webcam clips: 1.6 bpm MAE, the released PhysNet 6.1; docs/BENCHMARKS.md)")
 
 
-def make_estimator(checkpoint: Path | None, baseline: str | None, backbone: str | Path | None = None,
-                   device: str = "auto", roi: str | None = None) -> Estimator:
+def make_estimator(cfg: EstimatorConfig = EstimatorConfig()) -> Estimator:
     """A trained PhysLLM, a classic method, (a backbone alone) the frozen PhysNet, or (nothing
     named) POS with a note saying why; `backbone` is a .pth or a released name
     (model/released.py); `roi` overrides the region of interest (pipeline.roi)."""
     from physllm.model.released import backbone_path
 
-    backbone = backbone_path(backbone) if backbone is not None else None
+    checkpoint, baseline = cfg.checkpoint, cfg.baseline
+    backbone = backbone_path(cfg.backbone) if cfg.backbone is not None else None
     if checkpoint is None and baseline is None and backbone is None:
         estimator = BaselineEstimator(DEFAULT_BASELINE)
         estimator.note = DEFAULT_NOTE
     elif checkpoint is None and baseline is None:
-        estimator = PhysNetEstimator(backbone, device)
+        estimator = PhysNetEstimator(backbone, cfg.device)
     elif checkpoint is not None and baseline is not None:
         raise PhysllmError("give one of --checkpoint (a trained PhysLLM), --baseline pos|chrom|green, "
                            "or --backbone alone (the frozen PhysNet), not both --checkpoint and --baseline")
     else:
         estimator = (BaselineEstimator(baseline.lower()) if baseline is not None
-                     else PhysLLMEstimator(checkpoint, backbone, device))
-    if roi is not None:
-        estimator.clip_config = replace(estimator.clip_config, roi=roi)
+                     else PhysLLMEstimator(Path(checkpoint), backbone, cfg.device))
+    if cfg.roi is not None:
+        estimator.clip_config = replace(estimator.clip_config, roi=cfg.roi)
     return estimator
-

@@ -27,7 +27,7 @@ from physllm.data_catalog.video_io import open_video_timed, probe_video
 from physllm.evaluation.report import join_clips
 from physllm.pipeline.clips import iter_clips
 from physllm.predict.estimators import Estimator
-from physllm.predict.windows import (PredictConfig, WindowEstimate, estimate_windows, whole_video,
+from physllm.predict.windows import (WindowConfig, WindowEstimate, estimate_windows, whole_video,
                                      whole_video_vitals, window_vitals, zero_faceless)
 
 
@@ -106,7 +106,7 @@ def read_ahead(items: Iterable, depth: int = 1) -> Iterator:
         stop.set()
 
 
-def predict_video(source: Path, estimator: Estimator, cfg: PredictConfig = PredictConfig(),
+def predict_video(source: Path, estimator: Estimator, cfg: WindowConfig = WindowConfig(),
                   fps: float | None = None) -> Prediction:
     """Run one video (file or frame folder) through clips → estimator → pulse → windows.
 

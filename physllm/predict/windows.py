@@ -27,7 +27,9 @@ from physllm import pulse, vitals
 
 
 @dataclass(frozen=True)
-class PredictConfig:
+class WindowConfig:
+    """How a pulse is read out: the windows, the SNR → confidence mapping, what counts as reliable."""
+
     window_s: float = 10.0  # rPPG-Toolbox's EVALUATION_WINDOW and the common HR-track window…
     step_s: float = 1.0  # …every second
     # SNR → confidence: σ((SNR − centre) / scale), an estimate of P(HR within 3 bpm); a window is
@@ -48,7 +50,7 @@ class PredictConfig:
     RANGES = {"window_s": "> 0", "step_s": "> 0", "min_face_fraction": "[0, 1]",
               "confidence_scale_db": "> 0", "batch_clips": ">= 1", "min_confidence": "[0, 1]"}
 
-    def for_method(self, method: str) -> PredictConfig:
+    def for_method(self, method: str) -> WindowConfig:
         """These settings with the SNR → confidence mapping set: what was given, else `method`'s."""
         centre, scale = self.confidence_by_method_db.get(method, (0.0, 3.0))
         return replace(self, snr_centre_db=centre if self.snr_centre_db is None else self.snr_centre_db,
@@ -85,14 +87,14 @@ def window_spans(num_frames: int, fps: float, window_s: float, step_s: float) ->
     return [(s, s + window) for s in starts]
 
 
-def confidence_of(snr_db: float, face_fraction: float, cfg: PredictConfig) -> float:
+def confidence_of(snr_db: float, face_fraction: float, cfg: WindowConfig) -> float:
     if face_fraction < cfg.min_face_fraction or not math.isfinite(snr_db):
         return 0.0
     return float(1.0 / (1.0 + math.exp(-(snr_db - cfg.snr_centre_db) / cfg.confidence_scale_db)))
 
 
 def estimate_window(pulse_wave: np.ndarray, face: np.ndarray, fps: float, start: int, stop: int,
-                    cfg: PredictConfig, face_fraction: float | None = None) -> WindowEstimate:
+                    cfg: WindowConfig, face_fraction: float | None = None) -> WindowEstimate:
     """HRs, SNR of the spectral peak, confidence and flag of one stretch of the pulse (its face
     share: `face_fraction`, else the mean of `face` over the stretch)."""
     segment = pulse_wave[start:stop]
@@ -111,7 +113,7 @@ def estimate_window(pulse_wave: np.ndarray, face: np.ndarray, fps: float, start:
 
 
 def estimate_windows(pulse_wave: np.ndarray, face: np.ndarray, fps: float,
-                     cfg: PredictConfig) -> list[WindowEstimate]:
+                     cfg: WindowConfig) -> list[WindowEstimate]:
     spans = window_spans(len(pulse_wave), fps, cfg.window_s, cfg.step_s)
     return [estimate_window(pulse_wave, face, fps, start, stop, cfg) for start, stop in spans]
 
@@ -141,7 +143,7 @@ def zero_faceless(pulse_wave: np.ndarray, face: np.ndarray) -> np.ndarray:
     return np.where((face > 0) | ~np.any(face > 0), pulse_wave, 0.0)
 
 
-def whole_video(pulse_wave: np.ndarray, face: np.ndarray, fps: float, cfg: PredictConfig) -> WindowEstimate:
+def whole_video(pulse_wave: np.ndarray, face: np.ndarray, fps: float, cfg: WindowConfig) -> WindowEstimate:
     """The whole video read as one window; its face share is over the frames whose clip found the
     region (a faceless stretch is zeros in the pulse), 0 when none did: the number is still
     there, flagged no_face."""
