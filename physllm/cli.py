@@ -9,7 +9,6 @@ command; the flags given win over the file. Commands are built when they are cal
 """
 
 import inspect
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, List, NamedTuple, Optional
 
@@ -17,7 +16,6 @@ import click
 import typer
 from typer.core import TyperGroup
 
-from physllm.config import arg, inline, opt
 from physllm.errors import PhysllmError
 
 CONFIG_HELP = "A YAML or JSON file with the same keys as these options (sections nest); options given win."
@@ -142,10 +140,7 @@ def _stdout():
 
 
 def load_datasets_check():
-    @dataclass
-    class DatasetsCheck:
-        dataset: str = opt("Dataset name (see `physllm datasets list`).")
-        root: Path = opt("The dataset's root folder, in its published layout.")
+    from physllm.data_catalog.check import DatasetsCheck
 
     def run(o):
         from rich.console import Console
@@ -160,14 +155,7 @@ def load_datasets_check():
 
 def load_datasets_synth():
     from physllm.config import write_resolved
-    from physllm.render.synthetic import SynthConfig
-
-    @dataclass
-    class DatasetsSynth:
-        out: Path = opt("Folder to write the synthetic dataset to (UBFC-rPPG layout).")
-        num_workers: int = opt("Processes rendering subjects in parallel (same files either way).", default=1)
-        synth: SynthConfig = inline(SynthConfig)
-        RANGES = {"num_workers": ">= 1"}
+    from physllm.render.synthetic import DatasetsSynth
 
     def run(o):
         from physllm.render.synthetic import write_synthetic_dataset
@@ -182,51 +170,38 @@ def load_datasets_synth():
 # ---------------------------------------------------------------- cache
 
 
-def _cache_options(with_key: bool, key_required: bool = True):
-    from physllm.pipeline.job import default_cache_root
-
-    cache_root_help = ("Folder or object-store URL (s3://bucket/prefix) holding the caches (<root>/<dataset>/<key>/); "
-                       "default $PHYSLLM_CACHE or ./physllm-cache.")
-    if not with_key:
-        @dataclass
-        class CacheRoot:
-            cache_root: Path = opt(cache_root_help, default_factory=default_cache_root)
-        return CacheRoot
-    key_help = "A cache key, or a unique prefix of one." + ("" if key_required else " Default: every cache.")
-
-    @dataclass
-    class CacheKey:
-        key: Optional[str] = arg(key_help, **({} if key_required else {"default": None}))
-        cache_root: Path = opt(cache_root_help, default_factory=default_cache_root)
-    return CacheKey
-
-
 def load_cache_ls():
+    from physllm.shards.cache import CacheRoot
+
     def run(o):
         from physllm.tables import print_cache_list
 
         print_cache_list(o.cache_root, _stdout())
 
-    return _cache_options(False), run, "List every cache: dataset, key, videos done/failed, clips, size, created, backbone, describer."
+    return CacheRoot, run, "List every cache: dataset, key, videos done/failed, clips, size, created, backbone, describer."
 
 
 def load_cache_info():
+    from physllm.shards.cache import CacheKey
+
     def run(o):
         from physllm.tables import print_cache_info
 
         print_cache_info(o.cache_root, o.key, _stdout())
 
-    return _cache_options(True), run, "Show one cache: its settings, counts, size and the reason each failed video failed."
+    return CacheKey, run, "Show one cache: its settings, counts, size and the reason each failed video failed."
 
 
 def load_cache_verify():
+    from physllm.shards.cache import CacheVerify
+
     def run(o):
         from physllm.tables import print_verify
 
         if not print_verify(o.cache_root, o.key, _stdout()):
             raise typer.Exit(1)
 
-    return (_cache_options(True, key_required=False), run,
+    return (CacheVerify, run,
             "Check every listed shard (exists, readable, row count, schema version, sha256) and report "
             "leftovers of interrupted runs. Exit code 1 when a cache is damaged.")
 
@@ -262,14 +237,7 @@ def load_precompute():
 
 def load_backbone_train():
     from physllm.config import write_resolved
-    from physllm.pipeline.backbone_training import BackboneTrainConfig
-
-    @dataclass
-    class BackboneTrain:
-        dataset: str = opt("Dataset name (see `physllm datasets list`).")
-        root: Path = opt("The dataset's root folder.")
-        out: Path = opt("Where to write the checkpoint (.pth, loadable as --backbone).")
-        training: BackboneTrainConfig = inline(BackboneTrainConfig)
+    from physllm.pipeline.backbone_training import BackboneTrain
 
     def run(o):
         from physllm.pipeline.backbone_training import train_backbone_on
