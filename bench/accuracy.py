@@ -121,10 +121,12 @@ def per_video_errors(checkpoint: Path, caches: list[Path]) -> dict[str, dict[str
 def real_errors(checkpoint: Path, backbone: Path, real: Path) -> dict[str, dict[str, float]]:
     """{clip: {method: |HR − truth|}} on vitallens' example clips, read by `physllm predict`."""
     from physllm import pulse
-    from physllm.predict import make_estimator, predict_video
+    from physllm.predict import EstimatorConfig, make_estimator, predict_video
 
-    estimators = {"physllm": make_estimator(checkpoint, None, backbone), "physnet": make_estimator(None, None, backbone),
-                  **{b: make_estimator(None, b) for b in ("pos", "chrom")}}
+    configs = {"physllm": EstimatorConfig(checkpoint=checkpoint, backbone=str(backbone)),
+               "physnet": EstimatorConfig(backbone=str(backbone)),
+               **{b: EstimatorConfig(baseline=b) for b in ("pos", "chrom")}}
+    estimators = {name: make_estimator(cfg) for name, cfg in configs.items()}
     errors = {}
     for video in sorted(real.glob("sample_video_*.mp4")):
         with (real / video.name.replace("video", "vitals").replace(".mp4", ".csv")).open() as f:

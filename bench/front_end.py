@@ -8,7 +8,7 @@ Renders `--subjects` synthetic videos (another seed than the demo's), writes eac
 1. per perturbation and detector: the detection rate (share of detections that found a face)
    and the whole-video HR MAE against the ground-truth PPG;
 2. a reliability table: every 10-s window of the MTCNN runs binned by confidence, with its HR
-   MAE and the share within 5 bpm; the threshold `PredictConfig.min_confidence` is read off it.
+   MAE and the share within 5 bpm; the threshold `WindowConfig.min_confidence` is read off it.
 
     python bench/front_end.py --subjects 12 --seconds 20 [--clip v.mp4:v.csv] [--backbone X.pth]
 """

@@ -1,5 +1,5 @@
 """How far `physllm predict`'s confidence can be trusted, per method: the reliability tables its
-per-method SNR → confidence mappings (`PredictConfig.confidence_by_method_db`) are fitted on.
+per-method SNR → confidence mappings (`WindowConfig.confidence_by_method_db`) are fitted on.
 
 Renders `--subjects` videos with each renderer (renderer 1, `physllm datasets synth`, seed 21;
 renderer 2, `physllm.render.synthetic2`, seed 5: other seeds than the demo's and
@@ -17,7 +17,7 @@ renderer 2, real) weighted equally, and prints under that fit:
    whole videos of each source;
 2. per source, how many windows and videos the verdict (confidence ≥ 0.5) keeps and flags, and
    how many of each are within 3 bpm; and each real clip's confidence and verdict.
-The fitted (centre, scale) are `PredictConfig.confidence_by_method_db`'s entries.
+The fitted (centre, scale) are `WindowConfig.confidence_by_method_db`'s entries.
 
     python bench/reliability.py --subjects 8 --seconds 20 --work /tmp/physllm-reliability \
         --clip sample_video_1.mp4:sample_vitals_1.csv --clip sample_video_2.mp4:sample_vitals_2.csv
@@ -39,7 +39,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from physllm import pulse  # noqa: E402
 from physllm.data_catalog.video_io import probe_video  # noqa: E402
 from physllm.errors import PhysllmError  # noqa: E402
-from physllm.predict import PredictConfig, confidence_of, make_estimator, predict_video  # noqa: E402
+from physllm.predict import EstimatorConfig, WindowConfig, make_estimator, predict_video  # noqa: E402
+from physllm.predict.windows import confidence_of  # noqa: E402
 
 BINS = (0.0, 0.2, 0.4, 0.5, 0.6, 0.8, 1.01)
 SOURCES = ("renderer 1", "renderer 2", "real")
@@ -80,11 +81,11 @@ def videos(args) -> list[tuple[str, str, Path, np.ndarray, float]]:
     return out
 
 
-def read_all(args, methods: dict[str, tuple]) -> list[dict]:
+def read_all(args, methods: dict[str, EstimatorConfig]) -> list[dict]:
     """One record per (method, video): the whole video's and each window's SNR, face share, error."""
     records = []
     for method, spec in methods.items():
-        estimator = make_estimator(*spec)
+        estimator = make_estimator(spec)
         for source, name, path, ppg, fps in videos(args):
             try:
                 pred = predict_video(path, estimator)
@@ -120,7 +121,7 @@ def fit_mapping(rows: list[dict], sources: list[str]) -> tuple[float, float]:
     return float(-a / b), float(1.0 / b)
 
 
-def print_method(method: str, records: list[dict], base: PredictConfig) -> None:
+def print_method(method: str, records: list[dict], base: WindowConfig) -> None:
     mine = [r for r in records if r["method"] == method]
     units = {(source, unit): [row for r in mine if r["source"] == source
                               for row in ([r["whole"]] if unit == "videos" else r["windows"])]
@@ -165,8 +166,8 @@ def main() -> None:
     parser.add_argument("--checkpoint", type=Path, help="a trained PhysLLM, read beside the others")
     parser.add_argument("--methods", default="pos,chrom,physnet,physllm")
     args = parser.parse_args()
-    specs = {"pos": (None, "pos"), "chrom": (None, "chrom"), "physnet": (None, None, args.backbone),
-             "physllm": (args.checkpoint, None)}
+    specs = {"pos": EstimatorConfig(baseline="pos"), "chrom": EstimatorConfig(baseline="chrom"),
+             "physnet": EstimatorConfig(backbone=args.backbone), "physllm": EstimatorConfig(checkpoint=args.checkpoint)}
     wanted = [m for m in args.methods.split(",") if m != "physllm" or args.checkpoint]
     path = args.work / "records.json"
     records = json.loads(path.read_text()) if path.is_file() else []
@@ -174,7 +175,7 @@ def main() -> None:
     if missing:
         records += read_all(args, missing)
         path.write_text(json.dumps(records))
-    base = PredictConfig()
+    base = WindowConfig()
     for method in wanted:
         print_method(method, records, base)
 

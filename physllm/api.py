@@ -7,9 +7,10 @@
     result.hr_bpm, result.windows, result.pulse                      # a physllm.predict.Prediction
     physllm.save(result, "out")                                      # the files `physllm predict` writes
 
-The settings are `PredictConfig`'s fields (`window_s`, `step_s`, `min_confidence`, …), checked
-against its ranges as the command line checks them. Models load when `load` or `baseline` is
-called, not on `import physllm`.
+The settings are those of `physllm predict` (physllm/predict/command.py's `PredictConfig`) that
+choose and read the estimator: `EstimatorConfig`'s (`backbone`, `roi`, `device`) and
+`WindowConfig`'s (`window_s`, `step_s`, `min_confidence`, …), checked as the command line checks
+them. Models load when `load` or `baseline` is called, not on `import physllm`.
 """
 
 from __future__ import annotations
@@ -19,13 +20,13 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from physllm.config import check_ranges, in_range
+from physllm.config import build, check_ranges, in_range
 from physllm.errors import PhysllmError, VideoError
 
 if TYPE_CHECKING:
     import numpy as np
 
-    from physllm.predict import Estimator, Prediction, PredictConfig
+    from physllm.predict import Estimator, Prediction, WindowConfig
 
 
 @dataclass
@@ -33,7 +34,7 @@ class Predictor:
     """One estimator (a trained PhysLLM or a classic method) with its window settings."""
 
     estimator: "Estimator"
-    settings: "PredictConfig"
+    settings: "WindowConfig"
 
     def predict(self, video: str | Path | "np.ndarray", fps: float | None = None) -> "Prediction":
         """Heart rate of a video file, a frame folder, or frames (T, H, W, 3) RGB uint8 at `fps`."""
@@ -64,32 +65,28 @@ def _write_frames(frames, folder: Path) -> Path:
     return folder
 
 
-def _settings(overrides: dict) -> "PredictConfig":
-    from physllm.predict import PredictConfig
+def _predictor(settings: dict) -> Predictor:
+    """The estimator of `EstimatorConfig`'s settings and the read-out of `WindowConfig`'s, each
+    checked (unknown names, types, ranges) before any model loads."""
+    from physllm.predict import EstimatorConfig, WindowConfig, make_estimator
 
-    unknown = sorted(set(overrides) - set(PredictConfig.__dataclass_fields__))
-    if unknown:
-        raise PhysllmError(f"unknown setting(s) {unknown}; known: {sorted(PredictConfig.__dataclass_fields__)}")
-    settings = PredictConfig(**overrides)
-    check_ranges(settings)
-    return settings
+    chooses = set(EstimatorConfig.__dataclass_fields__)  # paths as the command line gives them: text
+    estimator = build(EstimatorConfig, {k: str(v) if isinstance(v, Path) else v
+                                        for k, v in settings.items() if k in chooses})
+    windows = build(WindowConfig, {k: v for k, v in settings.items() if k not in chooses})
+    check_ranges(windows)
+    return Predictor(make_estimator(estimator), windows)
 
 
 def baseline(name: str, **settings) -> Predictor:
     """A classic method on the face crops' mean RGB: "pos", "chrom" or "green"."""
-    from physllm.predict import BaselineEstimator
-
-    return Predictor(BaselineEstimator(name.lower()), _settings(settings))
+    return _predictor({**settings, "baseline": name.lower()})
 
 
-def load(checkpoint: str | Path, backbone: str | Path | None = None, device: str = "auto",
-         **settings) -> Predictor:
+def load(checkpoint: str | Path, **settings) -> Predictor:
     """A trained PhysLLM checkpoint (`physllm train`'s `<out>/best`), with the backbone, describer
-    and clip settings it was trained with."""
-    from physllm.predict import PhysLLMEstimator
-
-    return Predictor(PhysLLMEstimator(Path(checkpoint), Path(backbone) if backbone else None, device),
-                     _settings(settings))
+    and clip settings it was trained with (`backbone=` where the file moved, `device=`)."""
+    return _predictor({**settings, "checkpoint": checkpoint})
 
 
 def save(prediction: "Prediction", out: str | Path, stem: str | None = None) -> dict[str, Path]:

@@ -9,7 +9,6 @@ command; the flags given win over the file. Commands are built when they are cal
 """
 
 import inspect
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, List, NamedTuple, Optional
 
@@ -128,20 +127,6 @@ def build_command(name: str, options_cls, run: Callable, doc: str):
     return typer.main.get_command(single)
 
 
-def arg(help_text: str, **kwargs):
-    """A positional argument field of a command's options."""
-    return field(metadata={"help": help_text, "argument": True}, **kwargs)
-
-
-def opt(help_text: str, **kwargs):
-    return field(metadata={"help": help_text}, **kwargs)
-
-
-def inline(cls, help_text: str = ""):
-    """A config whose fields are this command's own flags (no section prefix)."""
-    return field(default_factory=cls, metadata={"inline": True, "help": help_text})
-
-
 def _stdout():
     from rich.console import Console
 
@@ -155,10 +140,7 @@ def _stdout():
 
 
 def load_datasets_check():
-    @dataclass
-    class DatasetsCheck:
-        dataset: str = opt("Dataset name (see `physllm datasets list`).")
-        root: Path = opt("The dataset's root folder, in its published layout.")
+    from physllm.data_catalog.check import DatasetsCheck
 
     def run(o):
         from rich.console import Console
@@ -173,14 +155,7 @@ def load_datasets_check():
 
 def load_datasets_synth():
     from physllm.config import write_resolved
-    from physllm.render.synthetic import SynthConfig
-
-    @dataclass
-    class DatasetsSynth:
-        out: Path = opt("Folder to write the synthetic dataset to (UBFC-rPPG layout).")
-        num_workers: int = opt("Processes rendering subjects in parallel (same files either way).", default=1)
-        synth: SynthConfig = inline(SynthConfig)
-        RANGES = {"num_workers": ">= 1"}
+    from physllm.render.synthetic import DatasetsSynth
 
     def run(o):
         from physllm.render.synthetic import write_synthetic_dataset
@@ -195,51 +170,38 @@ def load_datasets_synth():
 # ---------------------------------------------------------------- cache
 
 
-def _cache_options(with_key: bool, key_required: bool = True):
-    from physllm.pipeline.job import default_cache_root
-
-    cache_root_help = ("Folder or object-store URL (s3://bucket/prefix) holding the caches (<root>/<dataset>/<key>/); "
-                       "default $PHYSLLM_CACHE or ./physllm-cache.")
-    if not with_key:
-        @dataclass
-        class CacheRoot:
-            cache_root: Path = opt(cache_root_help, default_factory=default_cache_root)
-        return CacheRoot
-    key_help = "A cache key, or a unique prefix of one." + ("" if key_required else " Default: every cache.")
-
-    @dataclass
-    class CacheKey:
-        key: Optional[str] = arg(key_help, **({} if key_required else {"default": None}))
-        cache_root: Path = opt(cache_root_help, default_factory=default_cache_root)
-    return CacheKey
-
-
 def load_cache_ls():
+    from physllm.shards.cache import CacheRoot
+
     def run(o):
         from physllm.tables import print_cache_list
 
         print_cache_list(o.cache_root, _stdout())
 
-    return _cache_options(False), run, "List every cache: dataset, key, videos done/failed, clips, size, created, backbone, describer."
+    return CacheRoot, run, "List every cache: dataset, key, videos done/failed, clips, size, created, backbone, describer."
 
 
 def load_cache_info():
+    from physllm.shards.cache import CacheKey
+
     def run(o):
         from physllm.tables import print_cache_info
 
         print_cache_info(o.cache_root, o.key, _stdout())
 
-    return _cache_options(True), run, "Show one cache: its settings, counts, size and the reason each failed video failed."
+    return CacheKey, run, "Show one cache: its settings, counts, size and the reason each failed video failed."
 
 
 def load_cache_verify():
+    from physllm.shards.cache import CacheVerify
+
     def run(o):
         from physllm.tables import print_verify
 
         if not print_verify(o.cache_root, o.key, _stdout()):
             raise typer.Exit(1)
 
-    return (_cache_options(True, key_required=False), run,
+    return (CacheVerify, run,
             "Check every listed shard (exists, readable, row count, schema version, sha256) and report "
             "leftovers of interrupted runs. Exit code 1 when a cache is damaged.")
 
@@ -275,14 +237,7 @@ def load_precompute():
 
 def load_backbone_train():
     from physllm.config import write_resolved
-    from physllm.pipeline.backbone_training import BackboneTrainConfig
-
-    @dataclass
-    class BackboneTrain:
-        dataset: str = opt("Dataset name (see `physllm datasets list`).")
-        root: Path = opt("The dataset's root folder.")
-        out: Path = opt("Where to write the checkpoint (.pth, loadable as --backbone).")
-        training: BackboneTrainConfig = inline(BackboneTrainConfig)
+    from physllm.pipeline.backbone_training import BackboneTrain
 
     def run(o):
         from physllm.pipeline.backbone_training import train_backbone_on
@@ -316,43 +271,18 @@ def load_demo():
 
 
 def load_predict():
-    from physllm.config import write_resolved
     from physllm.predict import PredictConfig
 
-    @dataclass
-    class Predict:
-        videos: List[str] = arg("Video files (mp4, avi, mov, mkv), frame folders, or `-` / `webcam:N` for a webcam.",
-                                default_factory=list)
-        checkpoint: Optional[Path] = opt("A trained PhysLLM checkpoint folder (`physllm train`).", default=None)
-        baseline: Optional[str] = opt("A classic method instead of a checkpoint: pos, chrom or green. With no "
-                                      "--checkpoint, --baseline or --backbone: pos (the best without training).",
-                                      default=None)
-        out: Path = opt("Folder for the JSON, CSV and PNG outputs.", default=Path("runs/predict"))
-        fps: Optional[float] = opt("Frame rate, for a frame folder (or to override a file's header).", default=None)
-        backbone: Optional[str] = opt("PhysNet checkpoint, a .pth or a released rPPG-Toolbox name (ubfc-rppg, pure, "
-                                      "scamps, bp4d, ma-ubfc; fetched on first use into $PHYSLLM_WEIGHTS or "
-                                      "~/.cache/physllm/weights): with --checkpoint, if not where training "
-                                      "recorded it; alone, the frozen PhysNet reads the video.", default=None)
-        roi: Optional[str] = opt("Region of interest: auto, face, skin or none (the whole frame is skin); "
-                                 "default: the checkpoint's, else auto.", default=None)
-        webcam_seconds: float = opt("Seconds to record from a webcam.", default=30.0)
-        device: str = opt("auto, cpu or cuda.", default="auto")
-        windows: PredictConfig = inline(PredictConfig)
-        RANGES = {"fps": "> 0", "webcam_seconds": "> 0"}
+    def run(cfg):
+        from physllm.predict import run_predict
+        from physllm.tables import print_batch
 
-    def run(o):
-        from physllm.predict import make_estimator, print_batch, run_predict
-
-        if not o.videos:
-            raise PhysllmError("no video given: pass one or more files, frame folders, `-` or `webcam:N`")
-        estimator = make_estimator(o.checkpoint, o.baseline, o.backbone, o.device, o.roi)
-        write_resolved(o, o.out, "predict")
-        result = run_predict(o.videos, estimator, o.out, o.windows, webcam_seconds=o.webcam_seconds, fps=o.fps)
+        result = run_predict(cfg)  # writes <out>/predict.config.yaml, the resolved config
         print_batch(result)
         if result.failures:
             raise typer.Exit(2)
 
-    return Predict, run, "Heart rate from your own video(s): whole-video HR and a sliding-window track with confidence."
+    return PredictConfig, run, "Heart rate from your own video(s): whole-video HR and a sliding-window track with confidence."
 
 
 # ---------------------------------------------------------------- train, evaluate

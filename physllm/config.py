@@ -22,7 +22,7 @@ import math
 import re
 import types
 import typing
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +54,24 @@ class Option:
     def on_command_line(self) -> bool:
         """Dicts and tuples are set from a file only (e.g. `model:` overrides, `betas`)."""
         return typing.get_origin(self.type) not in (dict, tuple) and self.type not in (dict, tuple)
+
+
+# ---------------------------------------------------------------- declaring a field
+
+
+def arg(help_text: str, **kwargs):
+    """A positional argument field of a command's options."""
+    return field(metadata={"help": help_text, "argument": True}, **kwargs)
+
+
+def opt(help_text: str, **kwargs):
+    """A field with its help text given here (else the comment beside it is its help)."""
+    return field(metadata={"help": help_text}, **kwargs)
+
+
+def inline(cls, help_text: str = ""):
+    """A section whose fields are the command's own flags (no section prefix)."""
+    return field(default_factory=cls, metadata={"inline": True, "help": help_text})
 
 
 # ---------------------------------------------------------------- reading a dataclass
@@ -179,7 +197,8 @@ def build(cls, values: dict, prefix: str = ""):
     hints = typing.get_type_hints(cls)
     fields = {f.name: f for f in dataclasses.fields(cls)}
     inline_fields = [f for f in fields.values() if f.metadata.get("inline")]
-    inline_keys = {o.key for f in inline_fields for o in options_of(_strip_optional(hints[f.name]))}
+    keys_of = {f.name: {o.key for o in options_of(_strip_optional(hints[f.name]))} for f in inline_fields}
+    inline_keys = set().union(*keys_of.values())
     unknown = sorted(set(values) - set(fields) - inline_keys)
     if unknown:
         known = sorted((set(fields) - {f.name for f in inline_fields}) | inline_keys)
@@ -188,7 +207,7 @@ def build(cls, values: dict, prefix: str = ""):
     for name, f in fields.items():
         tp = _strip_optional(hints[name])
         if f.metadata.get("inline"):
-            kwargs[name] = build(tp, {k: v for k, v in values.items() if k in inline_keys}, prefix)
+            kwargs[name] = build(tp, {k: v for k, v in values.items() if k in keys_of[name]}, prefix)
         elif _is_config(tp) and (isinstance(values.get(name), dict) or name not in values):
             kwargs[name] = build(tp, values.get(name, {}), f"{prefix}{name}.")
         elif name in values:

@@ -4,7 +4,9 @@
   (data_catalog/check.py's `DatasetCheck`);
 - caches: `physllm cache ls|info|verify` (shards/cache.py's `CacheInfo`, `VerifyReport`);
 - evaluation: `physllm evaluate` and the demo (evaluation/report.py's `EvaluationReport`): HR
-  metrics per method, MAE per dataset and scenario, and the vitals' errors.
+  metrics per method, MAE per dataset and scenario, and the vitals' errors;
+- predict: `physllm predict`'s per-video window table, vitals and notes (predict/command.py's
+  `BatchResult`).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich import box
 from rich.console import Console
@@ -22,6 +25,12 @@ from physllm.data_catalog.check import DatasetCheck
 from physllm.evaluation.report import METHOD_ORDER, EvaluationReport, level_order
 from physllm.shards import storage
 from physllm.shards.cache import CacheInfo, cache_info, list_caches, verify_caches
+
+if TYPE_CHECKING:  # predict's modules load torch-free but not light: imported where printed
+    from physllm import vitals
+    from physllm.predict.command import BatchResult
+    from physllm.predict.video import Prediction
+    from physllm.predict.windows import WindowEstimate
 
 # ---------------------------------------------------------------- datasets
 
@@ -181,3 +190,58 @@ def print_vitals_table(report: EvaluationReport, console: Console | None = None)
                  for m in report.vitals if m["method"] == method}
         table.add_row(method, *(cells.get(name, "") for name in VITAL_TITLES))
     console.print(table)
+
+
+# ---------------------------------------------------------------- predict
+
+
+def print_batch(result: BatchResult) -> None:
+    """Per video: its verdict, the window table, vitals, notes and files written; then failures."""
+    from physllm.progress import console
+
+    for pred, paths in result.predictions:
+        table = Table(title=f"{pred.source}: {_verdict(pred.video)} over {pred.duration_s:.0f} s ({pred.method})",
+                      title_justify="left")
+        for column in ("window", "HR (bpm)", "peaks (bpm)", "SNR (dB)", "confidence", "flag", "RMSSD (ms)"):
+            table.add_column(column, justify="right")
+        for w in pred.windows:
+            table.add_row(f"{w.start_s:.0f}–{w.end_s:.0f} s", f"{w.hr_bpm:.1f}", f"{w.hr_peaks_bpm:.1f}",
+                          f"{w.snr_db:.1f}", f"{w.confidence:.2f}", w.flag,
+                          f"{w.rmssd_ms:.0f}" if w.rmssd_ms is not None else "—")
+        console.print(table)
+        console.print(vitals_line(pred.vitals), highlight=False)
+        for note in pred.notes + _why_unreliable(pred):
+            console.print(f"note: {note}", highlight=False)
+        console.print(f"wrote {paths['json']}, {paths['windows'].name}, {paths['waveform'].name}, "
+                      f"{paths['figure'].name}")
+    for source, reason in result.failures:
+        console.print(f"[bold red]error:[/bold red] {reason}", highlight=False, soft_wrap=True)
+
+
+def _verdict(video: WindowEstimate) -> str:
+    quality = "reliable" if video.reliable else "unreliable"
+    return f"{video.hr_bpm:.1f} bpm (confidence {video.confidence:.2f}, {quality})"
+
+
+def _why_unreliable(pred: Prediction) -> list[str]:
+    flagged = [w for w in pred.windows if not w.reliable]
+    notes = []
+    if pred.video.flag == "no_face":
+        notes.append("the face was found in too few detections: the HR is a guess")
+    elif pred.video.flag == "low_confidence":
+        notes.append(f"the pulse is weak (SNR {pred.video.snr_db:.1f} dB): treat the HR as a guess")
+    if flagged:
+        kinds = sorted({w.flag for w in flagged})
+        notes.append(f"{len(flagged)} of {len(pred.windows)} windows flagged ({', '.join(kinds)}); "
+                     "their HR is kept in the files with reliable=false")
+    return notes
+
+
+def vitals_line(read: vitals.Vitals | None) -> str:
+    """`HRV: SDNN 42 ms, RMSSD 35 ms, pNN50 12%; breathing 15.2 /min`, or why each was skipped."""
+    if read is None:
+        return "HRV and breathing: not read (the heart rate is not reliable)"
+    hrv = (f"SDNN {read.sdnn_ms:.0f} ms, RMSSD {read.rmssd_ms:.0f} ms, pNN50 {read.pnn50:.0f}%"
+           if read.hrv_flag == "ok" else f"not read ({read.hrv_flag})")
+    breathing = f"{read.breathing_rpm:.1f} /min" if read.breathing_flag == "ok" else f"not read ({read.breathing_flag})"
+    return f"HRV ({read.beats} beats): {hrv}; breathing {breathing}"

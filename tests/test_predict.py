@@ -17,7 +17,8 @@ from physllm import pulse
 from physllm.data_catalog import scan
 from physllm.render.synthetic import SynthConfig, write_synthetic_dataset
 from physllm.data_catalog.video_io import open_video
-from physllm.predict import BaselineEstimator, PredictConfig, make_estimator, predict_video, read_ahead
+from physllm.predict import (BaselineEstimator, EstimatorConfig, WindowConfig, make_estimator, predict_video,
+                             read_ahead)
 from tests.pipeline.test_clips import skin_shape_video, skin_video
 
 runner = CliRunner()
@@ -126,7 +127,7 @@ def test_a_variable_rate_video_is_read_on_its_time_stamps(easy_video, tmp_path):
 @pytest.mark.parametrize("roi", ["none", "auto"])
 def test_a_skin_only_crop_gets_its_heart_rate(tmp_path, roi):
     video = write_avi(tmp_path / "cheek.avi", skin_video(seconds=12.0, bpm=72.0))
-    pred = predict_video(video, make_estimator(None, "pos", roi=roi))
+    pred = predict_video(video, make_estimator(EstimatorConfig(baseline="pos", roi=roi)))
     assert pred.roi == "none" and abs(pred.hr_bpm - 72.0) < 1.0
     assert any("whole frame was read as skin" in note for note in pred.notes)
 
@@ -161,7 +162,7 @@ def test_windows_over_a_faceless_stretch_are_flagged_and_keep_their_number(facel
     flagged = [w for w in pred.windows if w.flag == "no_face"]
     assert flagged, "the blanked stretch must flag some windows"
     assert all(not w.reliable and np.isfinite(w.hr_bpm) and w.confidence == 0.0 for w in flagged)
-    assert all(w.face_fraction < PredictConfig().min_face_fraction for w in flagged)
+    assert all(w.face_fraction < WindowConfig().min_face_fraction for w in flagged)
     assert pred.windows[0].flag != "no_face"  # frames 0–299 mostly have a face
     assert pred.face[300] == 0.0 and pred.face[0] == 1.0  # clip 2 is faceless, clip 0 is not
     assert np.isfinite(pred.hr_bpm)

@@ -3,7 +3,7 @@
 `check_dataset` opens every video, decodes every frame (a truncated file shows only there), loads
 each ground truth at the frame times, and returns what the folder holds (the CLI's table of it:
 physllm/tables.py). Any problem raises the DatasetError / VideoError of the reader, naming the
-file and what was expected.
+file and what was expected. `DatasetsCheck` is the command's options.
 """
 
 from __future__ import annotations
@@ -15,9 +15,18 @@ import numpy as np
 
 from physllm.data_catalog import DatasetInfo, get_dataset, summarize
 from physllm.data_catalog.record import VideoRecord
+from physllm.config import opt
 from physllm.data_catalog.video_io import FRAME_COUNT_SLACK
 from physllm.errors import DatasetError, VideoError
 from physllm.progress import progress_bar
+
+
+@dataclass
+class DatasetsCheck:
+    """`physllm datasets check`: which dataset, where."""
+
+    dataset: str = opt("Dataset name (see `physllm datasets list`).")
+    root: Path = opt("The dataset's root folder, in its published layout.")
 
 
 @dataclass

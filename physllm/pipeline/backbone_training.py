@@ -6,6 +6,7 @@ DiffNormalized frames and labels. Face crops are decoded once and kept as uint8 
 each step takes a random `train_frames` window of a clip, which keeps a CPU step affordable
 (PhysNet is fully convolutional in time, so a model trained on short windows runs on 128).
 `default_backbone` trains one on the synthetic dataset's training subjects and caches it.
+`BackboneTrain` is `physllm backbone train`'s options (`train_backbone_on`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Sequence
 import numpy as np
 import torch
 
+from physllm.config import inline, opt
 from physllm.data_catalog.record import VideoRecord
 from physllm.errors import PhysllmError
 from physllm.model.physnet import PhysNet
@@ -43,6 +45,16 @@ class BackboneTrainConfig:
     # valid values: a setting outside them is refused with its range (physllm/config.py)
     RANGES = {"epochs": ">= 1", "plateau_loss": "[0, 2]", "max_epochs": ">= 1", "batch_size": ">= 1",
               "lr": "> 0", "train_frames": ">= 4"}
+
+
+@dataclass
+class BackboneTrain:
+    """`physllm backbone train`: the dataset, where the checkpoint goes, and the training."""
+
+    dataset: str = opt("Dataset name (see `physllm datasets list`).")
+    root: Path = opt("The dataset's root folder.")
+    out: Path = opt("Where to write the checkpoint (.pth, loadable as --backbone).")
+    training: BackboneTrainConfig = inline(BackboneTrainConfig)
 
 
 def neg_pearson_loss(pred: torch.Tensor, label: torch.Tensor) -> torch.Tensor:

@@ -44,7 +44,6 @@ and the staging folder do not change a cue and are not in it. A run with nothing
 from __future__ import annotations
 
 import json
-import os
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -60,14 +59,10 @@ from physllm.pipeline.router import PartRouter, VideoParts
 from physllm.pipeline.staging import RecordFiles, StagedRoot, default_staging_root, stage
 from physllm.progress import console, make_progress
 from physllm.shards import storage
-from physllm.shards.cache import Cache, damaged_videos, file_sha256, open_cache
+from physllm.shards.cache import Cache, damaged_videos, default_cache_root, file_sha256, open_cache
 from physllm.shards.manifest import source_fingerprint
 from physllm.shards.schema import SCHEMA_VERSION
 from physllm.shards.writer import record_failure, write_video_shard
-
-
-def default_cache_root() -> Path:
-    return Path(os.environ.get("PHYSLLM_CACHE", "physllm-cache"))
 
 
 @dataclass

@@ -11,6 +11,7 @@ labels. The idea of a labelled synthetic rPPG set is SCAMPS' (McDuff et al., "SC
 for camera measurement of physiological signals", NeurIPS Datasets and Benchmarks 2022); the
 signal and face models are in ppg.py and face.py. Everything is drawn from
 `np.random.default_rng([seed, subject_index, stream])`: the same seed writes the same files.
+`DatasetsSynth` is `physllm datasets synth`'s options: the folder, the workers and a `SynthConfig`.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from typing import Iterable
 import cv2
 import numpy as np
 
+from physllm.config import inline, opt
 from physllm.data_catalog import ubfc_rppg
 from physllm.data_catalog.synthetic import METADATA_NAME, read_metadata
 from physllm.errors import DatasetError
@@ -62,6 +64,16 @@ class SynthConfig:
     # valid values: a setting outside them is refused with its range (physllm/config.py)
     RANGES = {"num_subjects": ">= 1", "seconds": "> 0", "fps": "> 0", "width": ">= 64", "height": ">= 64",
               "easy_fraction": "[0, 1]"}
+
+
+@dataclass
+class DatasetsSynth:
+    """`physllm datasets synth`: where to write, with how many processes, what to render."""
+
+    out: Path = opt("Folder to write the synthetic dataset to (UBFC-rPPG layout).")
+    num_workers: int = opt("Processes rendering subjects in parallel (same files either way).", default=1)
+    synth: SynthConfig = inline(SynthConfig)
+    RANGES = {"num_workers": ">= 1"}
 
 
 SCENARIO_STREAM, RENDER_STREAM = 0, 1

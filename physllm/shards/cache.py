@@ -11,18 +11,22 @@ changed setting makes a new one. A cache folder holds
 The cache root is a local folder or an object-store URL such as `s3://bucket/prefix`; every
 file operation goes through storage.py, which says how writes stay atomic on each.
 This module creates, lists, describes and verifies caches; writer.py and reader.py move rows.
+`CacheRoot`, `CacheKey` and `CacheVerify` are the options of `physllm cache ls|info|verify`.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Optional
 
 import pyarrow.parquet as pq
 
+from physllm.config import arg, opt
 from physllm.errors import CacheError
 from physllm.shards import storage
 from physllm.shards.manifest import MANIFEST_NAME, Manifest, atomic_write_text
@@ -31,6 +35,36 @@ from physllm.shards.schema import SCHEMA_VERSION, decode_file_metadata
 SETTINGS_NAME = "settings.json"
 SHARDS_DIR = "shards"
 KEY_CHARS = 16  # 64 bits: no collision among any realistic number of settings
+CACHE_ROOT_HELP = ("Folder or object-store URL (s3://bucket/prefix) holding the caches (<root>/<dataset>/<key>/); "
+                   "default $PHYSLLM_CACHE or ./physllm-cache.")
+KEY_HELP = "A cache key, or a unique prefix of one."
+
+
+def default_cache_root() -> Path:
+    return Path(os.environ.get("PHYSLLM_CACHE", "physllm-cache"))
+
+
+@dataclass
+class CacheRoot:
+    """`physllm cache ls`: where the caches are."""
+
+    cache_root: Path = opt(CACHE_ROOT_HELP, default_factory=default_cache_root)
+
+
+@dataclass
+class CacheKey:
+    """`physllm cache info`: one cache, by its key."""
+
+    key: str = arg(KEY_HELP)
+    cache_root: Path = opt(CACHE_ROOT_HELP, default_factory=default_cache_root)
+
+
+@dataclass
+class CacheVerify:
+    """`physllm cache verify`: one cache by its key, or every cache."""
+
+    key: Optional[str] = arg(KEY_HELP + " Default: every cache.", default=None)
+    cache_root: Path = opt(CACHE_ROOT_HELP, default_factory=default_cache_root)
 
 
 def canonical_json(settings: dict) -> str:

@@ -10,7 +10,7 @@ from physllm.pipeline.backbone import BackboneRunner
 from physllm.pipeline.clips import iter_clips
 from physllm.pipeline.describers import make_describer
 from physllm.pipeline.job import PrecomputeConfig, run_precompute
-from physllm.predict import clip_config_of
+from physllm.predict.estimators import clip_config_of
 from physllm.shards.reader import open_shards
 from physllm.shards.schema import to_numpy
 

@@ -1,17 +1,17 @@
+"""physllm/evaluation/report.py: per-video HR, metrics per method and group, joined clips, the
+report's files (its tables: tests/test_tables.py)."""
+
 import csv
-import io
 import json
 
 import numpy as np
 import pytest
-from rich.console import Console
 
 from physllm import pulse
 from physllm.errors import CacheError
 from physllm.evaluation.report import (VideoSignals, evaluate_videos, join_clips, scenario_keys,
                                        signals_from_shards, write_report)
 from physllm.shards import open_cache, open_shards, write_video_shard
-from physllm.tables import print_table, print_vitals_table
 
 FPS = 30.0
 SECONDS = 20
@@ -94,15 +94,6 @@ def test_length_mismatch_is_an_error():
     video.methods["pos"] = video.methods["pos"][:-1]
     with pytest.raises(ValueError, match="pos has 599 samples"):
         evaluate_videos([video])
-
-
-def test_print_table(report):
-    console = Console(file=io.StringIO(), width=200)
-    print_table(report, console=console)
-    text = console.file.getvalue()
-    for expected in ("physnet", "pos", "MAE", "SNR", "±", "by light", "by skin_tone", "by dataset",
-                     "bright"):
-        assert expected in text
 
 
 def test_write_report(report, tmp_path):
@@ -198,8 +189,8 @@ def test_signals_from_shards_reports_a_missing_clip(tmp_path):
         signals_from_shards(shards)
 
 
-def test_vitals_errors_against_the_truths_own_and_refusals_counted(tmp_path):
-    """The exact DiffNormalized copy reads the truth's HRV and breathing; noise is refused."""
+def vitals_videos() -> list[VideoSignals]:
+    """Three rendered pulses: an exact DiffNormalized copy of each (physnet) and noise (green)."""
     from physllm.render.ppg import draw_pulse_params, synthesize_ppg
 
     videos = []
@@ -209,7 +200,12 @@ def test_vitals_errors_against_the_truths_own_and_refusals_counted(tmp_path):
         videos.append(VideoSignals(f"synthetic/s{i}/0", "synthetic", FPS, {}, truth,
                                    {"physnet": pulse.diff_normalize_label(truth),
                                     "green": rng.standard_normal(truth.size)}, {"physnet"}))
-    report = evaluate_videos(videos)
+    return videos
+
+
+def test_vitals_errors_against_the_truths_own_and_refusals_counted(tmp_path):
+    """The exact DiffNormalized copy reads the truth's HRV and breathing; noise is refused."""
+    report = evaluate_videos(vitals_videos())
     rows = {(m["method"], m["vital"]): m for m in report.vitals}
     for vital in ("sdnn_ms", "rmssd_ms", "pnn50"):
         assert rows["physnet", vital]["n"] == 3 and rows["physnet", vital]["mae"] < 1.0
@@ -218,10 +214,6 @@ def test_vitals_errors_against_the_truths_own_and_refusals_counted(tmp_path):
     per_video = [r for r in report.per_video if r["method"] == "physnet"]
     assert all(r["true_hrv_flag"] == "ok" and r["sdnn_ms"] > 0 for r in per_video)
 
-    console = Console(file=io.StringIO(), width=160)
-    print_vitals_table(report, console)
-    text = console.file.getvalue()
-    assert "RMSSD (ms)" in text and "(3/3)" in text and "(0/3)" in text
     paths = write_report(report, tmp_path)
     with paths["vitals"].open() as f:
         assert {(r["method"], r["vital"]) for r in csv.DictReader(f)} == set(rows)
