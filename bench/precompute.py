@@ -62,6 +62,28 @@ def stage_costs(records, backbone: Path) -> tuple[dict[str, float], list]:
     return costs, clips
 
 
+def precompute_runs(root: Path, backbone: Path, work: Path, minutes: float, floor: float) -> tuple[float, float]:
+    """A fresh precompute, then the same again from the cache; prints both; returns the fresh
+    run's frames/s with Ray's start-up and after it."""
+    cfg = PrecomputeConfig("synthetic", root, cache_root=work / f"cache-{time.time_ns()}", backbone=backbone)
+    summary, t = timed(lambda: run_precompute(cfg))
+    T = ClipConfig().clip_frames
+    end_to_end = summary.computed_clips * T / t
+    steady = (summary.computed_clips - summary.startup_clips) * T / (t - summary.startup_seconds)
+    print(f"end to end (fast describer) {end_to_end:8.1f} frames/s in {t:.1f} s incl. Ray start "
+          f"({summary.startup_seconds:.1f} s: Ray, workers loading, the first {summary.startup_clips} clips)")
+    print(f"  after start-up            {steady:8.1f} frames/s, {steady / floor:.2f} of the combined floor")
+    import ray
+
+    ray.shutdown()
+    again, t_again = timed(lambda: run_precompute(cfg))
+    print(f"second, cached run          {t_again:8.2f} s (computed {again.computed_videos} videos; target < 2 s)")
+    size = sum(p.stat().st_size for p in (summary.path / "shards").glob("*.parquet"))
+    print(f"cache size                  {size / minutes / 1e6:8.2f} MB per minute of video "
+          f"({size / 1e6:.1f} MB, {summary.clips} clips)")
+    return end_to_end, steady
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--subjects", type=int, default=20)
@@ -98,22 +120,7 @@ def main() -> None:
     _, t = timed(lambda: runner.run(np.stack([c.frames for c in clips[:32]])))
     print(f"PhysNet batched, {cores} threads {32 * ClipConfig().clip_frames / t:8.1f} frames/s (batch {runner.batch_size})")
 
-    cfg = PrecomputeConfig("synthetic", root, cache_root=work / f"cache-{time.time_ns()}", backbone=backbone)
-    summary, t = timed(lambda: run_precompute(cfg))
-    T = ClipConfig().clip_frames
-    end_to_end = summary.computed_clips * T / t
-    steady = (summary.computed_clips - summary.startup_clips) * T / (t - summary.startup_seconds)
-    print(f"end to end (fast describer) {end_to_end:8.1f} frames/s in {t:.1f} s incl. Ray start "
-          f"({summary.startup_seconds:.1f} s: Ray, workers loading, the first {summary.startup_clips} clips)")
-    print(f"  after start-up            {steady:8.1f} frames/s, {steady / floor:.2f} of the combined floor")
-    import ray
-
-    ray.shutdown()
-    again, t_again = timed(lambda: run_precompute(cfg))
-    print(f"second, cached run          {t_again:8.2f} s (computed {again.computed_videos} videos; target < 2 s)")
-    size = sum(p.stat().st_size for p in (summary.path / "shards").glob("*.parquet"))
-    print(f"cache size                  {size / minutes / 1e6:8.2f} MB per minute of video "
-          f"({size / 1e6:.1f} MB, {summary.clips} clips)")
+    end_to_end, steady = precompute_runs(root, backbone, work, minutes, floor)
     if args.json:
         args.json.write_text(json.dumps(costs | {"cores": cores, "end_to_end_fps": end_to_end,
                                                  "steady_fps": steady, "minutes": minutes}, indent=1))

@@ -10,9 +10,11 @@ computed, and a worker whose node has left is not restarted somewhere that would
 decoder's CPU.
 
 On CPUs a worker runs one torch thread: PhysNet gains only 1.6x from a second thread here
-(bench/precompute.py: 423 vs 261 frames/s), so two one-thread workers beat one with two.
-Decoding and cropping cost ~1.1 ms of CPU per frame against PhysNet's ~3.8 on one thread, so by
-default a node gets round(0.75 x its CPUs) workers sharing what the decoder leaves. A GPU
+(bench/precompute.py: 423 vs 261 frames/s), so two one-thread workers beat one with two; and
+torch's threads wait on each other when a core is taken by something else (a matmul loop ran 12x
+slower on two threads than on one beside a busy process, measured for issue 25). Decoding and
+cropping cost ~0.6 ms of a core per frame against PhysNet's ~2.0 on one thread (bench/precompute.py),
+so by default a node gets round(0.75 x its CPUs) workers sharing what the decoder leaves. A GPU
 worker takes `num_gpus_per_worker` of a node's GPUs and up to one CPU to feed it; decoding is
 then the bottleneck, and the node's other cores decode.
 
