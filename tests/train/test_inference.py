@@ -44,3 +44,26 @@ def test_the_fallback_replaces_a_wrong_wave_by_the_surer_input_and_leaves_the_vi
     assert out.metadata["gate"] == "physnet" and np.array_equal(out.methods["physllm"], backbone)
     assert video.methods["physllm"] is wrong and "gate" not in video.metadata  # the input is untouched
     assert gated([video], None)[0] is video
+
+
+def test_evaluate_reads_video_by_video_the_signals_evaluate_predictions_holds(tiny_cache, tiny_bert_dir,
+                                                                             tiny_model_overrides):
+    from physllm.evaluate import scored_videos
+    from physllm.train.inference import evaluate_predictions
+
+    shard_set = open_shards([tiny_cache])
+    cfg = TrainConfig(shards=[str(tiny_cache)], llm=str(tiny_bert_dir), model=tiny_model_overrides)
+    torch.manual_seed(0)
+    model = build_physllm(model_config_for(cfg, shard_set))
+    videos = split_videos(shard_set, None).part("test")
+    stream = ClipStream(shard_set, videos, model.tokenize_cues, 4, shuffle=False)
+    predictions = predict_videos(model, stream, torch.device("cpu"))
+    for toolbox in (False, True):
+        _, held = evaluate_predictions(shard_set, videos, predictions, ("pos",), toolbox=toolbox, gate_tolerance_bpm=3.0)
+        streamed = list(scored_videos(shard_set, videos, predict_videos(model, stream, torch.device("cpu")),
+                                      ("pos",), toolbox, 3.0, None))
+        assert [v.video_id for v in streamed] == [v.video_id for v in held]
+        for a, b in zip(held, streamed):
+            assert a.metadata == b.metadata and a.methods.keys() == b.methods.keys()
+            for name in a.methods:
+                np.testing.assert_array_equal(a.methods[name], b.methods[name])
