@@ -4,22 +4,28 @@ The checkpoint runs over the split's clips (`train.inference.predict_videos`, th
 uses too), its outputs are joined per video and scored beside the frozen PhysNet alone and the
 classic baselines on the same videos (`evaluation.report`): per-video or per-window HR, MAE, RMSE,
 MAPE, Pearson r and SNR (docs/FACTS.md, "rPPG-Toolbox").
+
+Memory: the model's outputs (one float per frame of the split) are held until each video is read;
+every other signal (truth, PhysNet's wave, the baselines', the skin colour) is read from the shards,
+scored and plotted one video at a time, so only each video's rows are kept.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterator, Sequence
 
 from physllm.classic_methods import BASELINES
 from physllm.device import resolve_device
 from physllm.errors import CheckpointError, PhysllmError
-from physllm.evaluation.report import EvaluationReport, VideoSignals, write_report
+from physllm.evaluation.report import (EvaluationReport, VideoSignals, evaluate_videos, join_clips,
+                                       signals_from_shards, write_report)
 from physllm.model.physllm import PhysLLMConfig
 from physllm.shards.reader import ShardSet, open_shards
 from physllm.tables import print_table
 from physllm.train.data import ClipStream, split_videos
-from physllm.train.inference import evaluate_predictions, predict_videos, read_training_info
+from physllm.train.inference import Predictions, gated, predict_videos, read_training_info, report_labels
 
 EVAL_BATCH_SIZE = 16  # no gradients: twice the training batch fits in the same memory
 
@@ -79,22 +85,45 @@ def evaluate_checkpoint(cfg: EvaluateConfig, write_files: bool = True) -> Evalua
     model = load_trainable(checkpoint, device=torch_device)
     stream = ClipStream(shard_set, video_ids, model.tokenize_cues, EVAL_BATCH_SIZE, shuffle=False)
     predictions = predict_videos(model, stream, torch_device, f"evaluating {len(video_ids)} videos")
-    report, signals = evaluate_predictions(shard_set, video_ids, predictions, baselines, cfg.window_s,
-                                           cfg.toolbox, model_cfg.gate_tolerance_bpm)
+    tolerance = model_cfg.gate_tolerance_bpm
+    videos = scored_videos(shard_set, video_ids, predictions, baselines, cfg.toolbox, tolerance,
+                           Path(cfg.out) / "waveforms" if write_files else None)
+    report = evaluate_videos(videos, cfg.window_s, scenarios=report_labels(shard_set, tolerance),
+                             toolbox=cfg.toolbox)
     print_table(report)  # the result: stdout (progress and logs go to stderr)
     if write_files:
-        write_evaluation_files(report, signals, Path(cfg.out))
+        write_evaluation_files(report, Path(cfg.out))
     return report
 
 
-def write_evaluation_files(report: EvaluationReport, signals: list[VideoSignals], out: Path) -> None:
-    """The report's JSON/CSV, one Bland–Altman plot per method, one waveform overlay per video."""
-    from physllm.evaluation.plots import bland_altman, waveform_overlay  # matplotlib: only here
+def scored_videos(shard_set: ShardSet, video_ids: Sequence[str], predictions: Predictions,
+                  baselines: Sequence[str], toolbox: bool, tolerance_bpm: float | None,
+                  waveforms: Path | None) -> Iterator[VideoSignals]:
+    """Each video's signals, read from the shards one video at a time: PhysLLM's joined outputs
+    (taken out of `predictions` as each video is read), through the fallback (`train.inference.gated`),
+    plotted into `waveforms` when given. The same signals as `train.inference.evaluate_predictions`
+    gives, without holding every video's."""
+    for video_id in video_ids:
+        own = {}
+        if video_id in predictions.waves:
+            own[video_id] = join_clips(predictions.first_frames.pop(video_id), predictions.waves.pop(video_id),
+                                       keep_tail=not toolbox)
+        [video] = gated(signals_from_shards(shard_set, [video_id], own, list(baselines), keep_tail=not toolbox),
+                        tolerance_bpm)
+        if waveforms is not None:
+            from physllm.evaluation.plots import waveform_overlay  # matplotlib: only here
+
+            waveform_overlay(video, waveforms / f"{video.video_id.replace('/', '__')}.png")
+        yield video
+
+
+def write_evaluation_files(report: EvaluationReport, out: Path) -> None:
+    """The report's JSON/CSV and one Bland–Altman plot per method (the waveform overlays are
+    written video by video, `scored_videos`)."""
+    from physllm.evaluation.plots import bland_altman  # matplotlib: only here
 
     write_report(report, out)
     for method in report.methods:
         rows = [r for r in report.per_video if r["method"] == method]
         bland_altman([r["hr_fft"] for r in rows], [r["true_hr_fft"] for r in rows],
                      out / f"bland_altman_{method}.png", f"{method}: HR (FFT) vs ground truth")
-    for video in signals:
-        waveform_overlay(video, out / "waveforms" / f"{video.video_id.replace('/', '__')}.png")

@@ -78,10 +78,14 @@ def _method_order(names: Iterable[str]) -> list[str]:
 def scenario_keys(videos: list[VideoSignals]) -> list[str]:
     """Metadata keys with scalar values and few distinct levels (MMPD labels, synthetic scenario,
     BUAA-MIHR lux); a key with more levels than MAX_SCENARIO_LEVELS is an id or a measurement."""
+    return _scenario_keys([v.metadata for v in videos])
+
+
+def _scenario_keys(metadata: list[dict]) -> list[str]:
     levels: dict[str, set] = defaultdict(set)
     scalar: dict[str, bool] = defaultdict(lambda: True)
-    for v in videos:
-        for key, value in v.metadata.items():
+    for labels in metadata:
+        for key, value in labels.items():
             levels[key].add(str(value))
             scalar[key] &= isinstance(value, (str, int, float, bool))  # BUAA: lux 1.6
     return sorted(k for k, vals in levels.items()
@@ -181,21 +185,27 @@ def vitals_metrics(rows: list[dict], methods: list[str]) -> list[dict]:
     return out
 
 
-def evaluate_videos(videos: list[VideoSignals], window_seconds: float | None = None,
+def evaluate_videos(videos: Iterable[VideoSignals], window_seconds: float | None = None,
                     scenarios: list[str] | None = None, toolbox: bool = False) -> EvaluationReport:
     """Evaluate every video and method; metrics for all, per dataset and per scenario label.
 
+    `videos` is read once, one video at a time, and only each video's rows and labels are kept:
+    a generator of videos (physllm/evaluate.py reads them one by one from the shards) keeps
+    memory to one video's signals, whatever the split's length.
     `scenarios` defaults to the scenario-like metadata keys (`scenario_keys`); `window_seconds`
     evaluates non-overlapping windows of that length instead of whole videos; `toolbox` reads HR
     in rPPG-Toolbox's power-of-two FFT bins (the videos' tails are dropped by `signals_from_shards`).
     """
-    if not videos:
-        raise ValueError("no videos to evaluate")
     resolution = None if toolbox else pulse.RESOLUTION_BPM
-    rows = [row for v in videos for row in evaluate_video(v, window_seconds, resolution)]
+    rows, metadata = [], []
+    for video in videos:
+        rows += evaluate_video(video, window_seconds, resolution)
+        metadata.append(video.metadata)
+    if not metadata:
+        raise ValueError("no videos to evaluate")
     methods = _method_order({r["method"] for r in rows})
-    keys = scenario_keys(videos) if scenarios is None else \
-        [k for k in scenarios if any(k in v.metadata for v in videos)]  # no empty tables
+    keys = _scenario_keys(metadata) if scenarios is None else \
+        [k for k in scenarios if any(k in labels for labels in metadata)]  # no empty tables
     metrics = _metric_rows(rows, methods, "all", "all")
     for dataset in sorted({r["dataset"] for r in rows}):
         metrics += _metric_rows([r for r in rows if r["dataset"] == dataset], methods,
@@ -208,7 +218,7 @@ def evaluate_videos(videos: list[VideoSignals], window_seconds: float | None = N
     settings = {"band_hz": [pulse.LOW_HZ, pulse.HIGH_HZ], "detrend_lambda": pulse.DETREND_LAMBDA,
                 "snr_half_width_bpm": pulse.SNR_HALF_WIDTH_BPM, "window_seconds": window_seconds,
                 "fft_resolution_bpm": resolution, "convention": "toolbox" if toolbox else "physllm",
-                "videos": len(videos)}
+                "videos": len(metadata)}
     return EvaluationReport(rows, metrics, methods, keys, settings, vitals_metrics(rows, methods))
 
 

@@ -99,10 +99,16 @@ def evaluate_predictions(shard_set: ShardSet, video_ids: Sequence[str], predicti
     `gate_tolerance_bpm`: PhysLLM's waves through the per-video fallback (`gated`)."""
     signals = gated(signals_from_shards(shard_set, list(video_ids), predictions.joined(not toolbox),
                                         list(baselines), keep_tail=not toolbox), gate_tolerance_bpm)
-    # the datasets' own labels, the region each video was read from, and the fallback's choice
+    report = evaluate_videos(signals, window_seconds, scenarios=report_labels(shard_set, gate_tolerance_bpm),
+                             toolbox=toolbox)
+    return report, signals
+
+
+def report_labels(shard_set: ShardSet, gate_tolerance_bpm: float | None) -> list[str]:
+    """What a report breaks results down by: the datasets' own labels, the region each video was
+    read from, and, with the fallback on, which wave it kept."""
     labels = scenario_labels(sorted({c.dataset for c in shard_set.caches})) + ["roi"]
-    labels += ["gate"] if gate_tolerance_bpm is not None else []
-    return evaluate_videos(signals, window_seconds, scenarios=labels, toolbox=toolbox), signals
+    return labels + (["gate"] if gate_tolerance_bpm is not None else [])
 
 
 def gated(signals: Sequence[VideoSignals], tolerance_bpm: float | None) -> list[VideoSignals]:

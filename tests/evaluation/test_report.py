@@ -218,3 +218,28 @@ def test_vitals_errors_against_the_truths_own_and_refusals_counted(tmp_path):
     with paths["vitals"].open() as f:
         assert {(r["method"], r["vital"]) for r in csv.DictReader(f)} == set(rows)
     assert json.loads(paths["json"].read_text())["vitals"]
+
+
+def test_evaluate_videos_reads_a_generator_one_video_at_a_time():
+    """evaluate.py streams videos from the shards: each video's signals may go once it is scored."""
+    import gc
+    import weakref
+
+    seen = []
+
+    def videos():
+        for video in VIDEOS:
+            copy = VideoSignals(video.video_id, video.dataset, video.fps, dict(video.metadata),
+                                video.truth_ppg.copy(), dict(video.methods), set(video.diff_methods))
+            seen.append(weakref.ref(copy))
+            del video
+            yield copy
+            gc.collect()
+            assert all(ref() is None for ref in seen[:-1]), "an earlier video's signals are still held"
+
+    streamed = evaluate_videos(videos())
+    listed = evaluate_videos(VIDEOS)
+    assert json.dumps(streamed.metrics) == json.dumps(listed.metrics)
+    assert streamed.scenario_keys == listed.scenario_keys and streamed.settings == listed.settings
+    with pytest.raises(ValueError, match="no videos"):
+        evaluate_videos(iter([]))

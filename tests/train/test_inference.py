@@ -12,16 +12,21 @@ from physllm.config import build
 from physllm.train.trainer import TrainConfig, model_config_for
 
 
-def test_an_untrained_physllm_joins_to_exactly_physnets_wave(tiny_cache, tiny_bert_dir, tiny_model_overrides):
-    """The head starts at zero and the skip at PhysNet's wave, so before training PhysLLM's joined
-    output is the backbone's, clip scales included: evaluation joins outputs as PhysNet's chunks
-    are joined (the toolbox's way), not clip by clip z-scored."""
+def untrained_pass(tiny_cache, tiny_bert_dir, tiny_model_overrides):
+    """(shards, test videos, a stream of them, an untrained tiny PhysLLM)."""
     shard_set = open_shards([tiny_cache])
     cfg = build(TrainConfig, dict(shards=[str(tiny_cache)], llm=str(tiny_bert_dir), model=tiny_model_overrides))
     torch.manual_seed(0)
     model = build_physllm(model_config_for(cfg, shard_set))
     videos = split_videos(shard_set, None).part("test")
-    stream = ClipStream(shard_set, videos, model.tokenize_cues, 4, shuffle=False)
+    return shard_set, videos, ClipStream(shard_set, videos, model.tokenize_cues, 4, shuffle=False), model
+
+
+def test_an_untrained_physllm_joins_to_exactly_physnets_wave(tiny_cache, tiny_bert_dir, tiny_model_overrides):
+    """The head starts at zero and the skip at PhysNet's wave, so before training PhysLLM's joined
+    output is the backbone's, clip scales included: evaluation joins outputs as PhysNet's chunks
+    are joined (the toolbox's way), not clip by clip z-scored."""
+    shard_set, videos, stream, model = untrained_pass(tiny_cache, tiny_bert_dir, tiny_model_overrides)
     predictions = predict_videos(model, stream, torch.device("cpu"))
 
     joined = predictions.joined()
@@ -45,3 +50,21 @@ def test_the_fallback_replaces_a_wrong_wave_by_the_surer_input_and_leaves_the_vi
     assert out.metadata["gate"] == "physnet" and np.array_equal(out.methods["physllm"], backbone)
     assert video.methods["physllm"] is wrong and "gate" not in video.metadata  # the input is untouched
     assert gated([video], None)[0] is video
+
+
+def test_evaluate_reads_video_by_video_the_signals_evaluate_predictions_holds(tiny_cache, tiny_bert_dir,
+                                                                             tiny_model_overrides):
+    from physllm.evaluate import scored_videos
+    from physllm.train.inference import evaluate_predictions
+
+    shard_set, videos, stream, model = untrained_pass(tiny_cache, tiny_bert_dir, tiny_model_overrides)
+    predictions = predict_videos(model, stream, torch.device("cpu"))
+    for toolbox in (False, True):
+        _, held = evaluate_predictions(shard_set, videos, predictions, ("pos",), toolbox=toolbox, gate_tolerance_bpm=3.0)
+        streamed = list(scored_videos(shard_set, videos, predict_videos(model, stream, torch.device("cpu")),
+                                      ("pos",), toolbox, 3.0, None))
+        assert [v.video_id for v in streamed] == [v.video_id for v in held]
+        for a, b in zip(held, streamed):
+            assert a.metadata == b.metadata and a.methods.keys() == b.methods.keys()
+            for name in a.methods:
+                np.testing.assert_array_equal(a.methods[name], b.methods[name])
