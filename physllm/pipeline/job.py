@@ -77,7 +77,7 @@ class PrecomputeConfig:
     describer: str = "fast"  # "fast" (offline measurements) or "llava" (the paper's)
     describer_model: str | None = None  # LLaVA id or folder; None is the paper's llava-1.5-7b
     clips: ClipConfig = field(default_factory=ClipConfig)  # T=128, 72x72, Haar face settings
-    batch_size: int = 8  # clips per part and per PhysNet batch: ~16 MB of crops in flight per part
+    batch_size: int = 8  # clips per part and per PhysNet batch on a GPU (on a CPU, backbone.CPU_BATCH): ~16 MB of crops a part
     num_backbone_workers: int | None = None  # actors, each loading PhysNet and the describer once; None: auto
     num_gpus_per_worker: float = 0.0  # > 0 asks Ray for GPUs; the models then run on CUDA
     decode_cpus: float = 0.5  # Ray CPUs a decoder claims; the workers share the rest of a CPU node

@@ -7,6 +7,11 @@ from physllm.model.physnet import diff_normalize_frames, feature_shapes, load_ph
 from physllm.pipeline.backbone import BackboneRunner
 
 
+def test_on_a_cpu_the_runner_reads_two_clips_at_a_time_whatever_the_part(random_physnet):
+    assert BackboneRunner(random_physnet, device="cpu", batch_size=8).batch_size == 2
+    assert BackboneRunner(random_physnet, device="cpu", batch_size=1).batch_size == 1
+
+
 def test_runner_batches_match_one_forward_pass_per_clip(random_physnet):
     frames = np.random.default_rng(0).integers(0, 255, (3, 32, 72, 72, 3), dtype=np.uint8)
     out = BackboneRunner(random_physnet, batch_size=2).run(frames)
