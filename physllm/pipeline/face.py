@@ -25,15 +25,15 @@ is measured there too; it made MTCNN lose a side-lit face, so it is not the defa
 Boxes are tracked (pipeline.clips). Every `check_every` frames the track is checked against a
 template of the face taken at the last detection (its grey level at `TEMPLATE_WIDTH` px, sought
 by normalised cross-correlation within the detection's box enlarged by `SEARCH_MARGIN`): where it
-correlates at least `min_match` and its best match lies where a detection would hold the box
-(`steady_box`), the face is still there and the box holds; the detector runs only where the
-check fails (the face moved, turned, was covered or left) and at least every `detect_every`
-frames (a face that grows or shrinks in place moves no template). A detection moving the box by less than `hold_fraction` of its width is
-jitter and the box holds (a 1-2 px step changes the crop's colour); boxes are interpolated
-between the frames where the face really moved. A frame without a face keeps the last good box
-and is *counted*. A check costs 0.08 ms against a detection's 7 ms on a 320x240 render (MTCNN on
-240 px); on still faces the detector runs a sixth as often (bench/precompute.py prints the front
-end's cost per frame; issue 25's note, the HR of 34 videos unchanged or better).
+correlates at least `min_match` and has moved less than half of `hold_fraction` from that box,
+the face is still there and the box holds; the detector runs only where the check fails (the face
+moved, turned, was covered or left) and at least every `detect_every` frames (a face that grows or
+shrinks in place moves no template). A detection moving the box by less than `hold_fraction` of
+its width is jitter and the box holds (a 1-2 px step changes the crop's colour); boxes are
+interpolated between the frames where the face really moved. A frame without a face keeps the
+last good box and is *counted*. A check costs 0.08 ms against a detection's 7 ms on a 320x240
+render (MTCNN on 240 px); on still faces the detector runs a sixth as often (bench/precompute.py
+prints the front end's cost per frame; issue 25's note: the HR of 34 videos unchanged or better).
 """
 
 from __future__ import annotations
