@@ -13,7 +13,8 @@ Variants (each a training run on the same caches and schedule):
     physllm                 the defaults: chrominance wave, trust gains, corruption, the per-video fallback
     physllm (no gate)       the same weights, the fallback off
     physllm (paper inputs)  PhysNet's wave, features and text cues only (no chrominance, no fallback)
-    physllm (no text cues)  the task prompt only: no scene description, no statistics (the paper's "w/o APL")
+    physllm (no text cues)  the task prompt only: no scene description, no statistics
+    physllm (no APL)        no prompt tokens at all: the LLM reads the vision and signal tokens (the paper's "w/o APL")
     physllm (random LLM)    the LLM's architecture with random weights (the paper's "Sundial" row)
 
 Every table has PhysNet alone, POS and CHROM on the same videos, the test videos split by trust
@@ -43,6 +44,7 @@ VARIANTS = {  # training settings of each variant beside the defaults (module do
     "physllm": {},
     "physllm (paper inputs)": {"model": {"chrominance": False}, "gate": False},
     "physllm (no text cues)": {"model": {"apl": {"cue_types": ["task"]}}},
+    "physllm (no APL)": {"model": {"apl": {"cue_types": []}}},
     "physllm (random LLM)": {"llm": RANDOM_LLM},
 }
 
@@ -185,7 +187,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--backbone", type=Path, required=True, help="the frozen PhysNet (.pth), e.g. a released one")
     parser.add_argument("--subjects", type=int, default=20, help="renderer-1 subjects (the demo's)")
-    parser.add_argument("--subjects2", type=int, default=8, help="renderer-2 subjects (the demo's)")
+    parser.add_argument("--subjects2", type=int, default=16, help="renderer-2 subjects (the demo's)")
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--epochs", type=int, default=12, help="the demo's")
     parser.add_argument("--seed", type=int, default=0)

@@ -21,7 +21,7 @@ The stages and the work each is given:
   `--video-seconds` each); the smaller sets are the first subjects of the largest (folders of
   links), so every size reads the same videos;
 - train: one epoch of `physllm train` as the demo runs it (its protocol, batch, lr, MiniLM) on
-  the demo's caches (`physllm demo`'s renders and `precompute`, 20 + 8 subjects × 30 s) and on
+  the demo's caches (`physllm demo`'s renders and `precompute`, 20 + 16 subjects × 30 s) and on
   copies of them `--scales` times as large: every shard of the demo's caches written again under
   new video and subject ids (the same cues; the reader sees more videos). Setup (model build),
   the epoch and the validation pass that ends it are timed apart;

@@ -362,3 +362,12 @@ def test_vitals_per_window_and_per_video_beside_the_heart_rate(easy_video, tmp_p
     assert {"sdnn_ms", "rmssd_ms", "pnn50", "hrv_flag"} <= set(summary["windows"][0])
     text = " ".join(result.output.split())
     assert "HRV (" in text and f"breathing {'not read' if pred.vitals.breathing_flag != 'ok' else ''}" in text
+
+
+def test_predict_says_what_the_fallback_chose():
+    from physllm.cues.quality import INPUTS_LIT
+    from physllm.predict.estimators import fallback_note
+
+    assert fallback_note("physllm", 6.0) is None
+    assert "frozen PhysNet" in fallback_note("physnet", 6.0) and "6 bpm" in fallback_note("chroma", 6.0)
+    assert "the light's" in fallback_note(INPUTS_LIT, 6.0)

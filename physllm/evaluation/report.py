@@ -52,6 +52,7 @@ class VideoSignals:
     methods: dict[str, np.ndarray]  # method → (T,) waveform as the method outputs it
     diff_methods: set[str] = field(default_factory=set)  # outputs in the DiffNormalized domain
     rgb: np.ndarray | None = None  # (T, 3) mean skin colour per frame, where the shards hold it
+    background: np.ndarray | None = None  # (T, 3) mean colour outside the face per frame (NaN: none)
 
 
 @dataclass
@@ -282,7 +283,7 @@ def join_clips(first_frames, waves, keep_tail: bool = True) -> np.ndarray:
     return np.concatenate(pieces, axis=0)
 
 
-SHARD_COLUMNS = ["first_frame", "fps", "ppg", "backbone_wave", "rgb_mean", "roi"]  # not the features
+SHARD_COLUMNS = ["first_frame", "fps", "ppg", "backbone_wave", "rgb_mean", "background_mean", "roi"]  # not the features
 
 
 def signals_from_shards(shard_set, video_ids: Iterable[str] | None = None,
@@ -306,8 +307,8 @@ def signals_from_shards(shard_set, video_ids: Iterable[str] | None = None,
         table = shard_set.read_video(ref.video_id, columns=SHARD_COLUMNS)
         first = table.column("first_frame").to_pylist()
         try:
-            truth, backbone, rgb = (join_clips(first, list(to_numpy(table.column(name))), keep_tail)
-                                    for name in ("ppg", "backbone_wave", "rgb_mean"))
+            truth, backbone, rgb, background = (join_clips(first, list(to_numpy(table.column(name))), keep_tail)
+                                                for name in ("ppg", "backbone_wave", "rgb_mean", "background_mean"))
         except ValueError as e:
             raise CacheError(f"{ref.video_id} ({ref.shard}): {e}; re-run precompute for this "
                              f"video") from e
@@ -318,5 +319,5 @@ def signals_from_shards(shard_set, video_ids: Iterable[str] | None = None,
             methods["physllm"] = np.asarray(predictions[ref.video_id])
             diff.add("physllm")
         metadata = ref.metadata | {"roi": table.column("roi")[0].as_py()}  # a label like skin tone, broken down alike
-        out.append(VideoSignals(ref.video_id, ref.dataset, fps, metadata, truth, methods, diff, rgb))
+        out.append(VideoSignals(ref.video_id, ref.dataset, fps, metadata, truth, methods, diff, rgb, background))
     return out

@@ -38,9 +38,10 @@ whom to trust from the inputs rather than from the renderer.
 
 `gate_tolerance_bpm` (ours) is the fallback per video, applied where the clips are joined
 (`cues.quality.video_gate`: evaluate and `physllm predict`): PhysLLM's wave stands where its heart
-rate lies within the tolerance of the input with the higher SNR, and that input's wave replaces it
-otherwise. The trainer calibrates the tolerance on the validation split (train/gate.py); None, the
-paper's and older checkpoints', never falls back.
+rate lies within the tolerance of the trusted input's (the one whose rate is not the light's, else
+the one with the higher SNR), and that input's wave replaces it otherwise. The trainer calibrates
+the tolerance on the validation split (train/gate.py); None, the paper's and older checkpoints',
+never falls back.
 """
 
 import warnings
@@ -265,7 +266,8 @@ class PhysLLM(nn.Module):
                                  if cfg.chrominance else None)
         self.va = VA(cfg.va, cfg.feature_channels, len(cfg.feature_strides), width)
         self.tpg = TPG(cfg.tpg, width, width, vocab)
-        self.apl = APL(cfg.apl, width)
+        # no cue types: the LLM reads [vision; signal] alone (the paper's "w/o APL" ablation)
+        self.apl = APL(cfg.apl, width) if cfg.apl.cue_types else None
         self.head = build_head(cfg, width)
 
     def adapters(self) -> dict[str, nn.Module]:
@@ -339,7 +341,7 @@ class PhysLLM(nn.Module):
         # One TPG call for both kinds: each token attends over the prototypes alone, so this
         # equals two calls, and the prototypes (a product with the whole vocabulary) are made once.
         reprogrammed = self.tpg(torch.cat([vision, signal], dim=1), words.weight)  # (B, 2N, d)
-        cues = self.apl(cue_tokens, words)  # (B, C·k, d)
+        cues = self.apl(cue_tokens, words) if self.apl is not None else reprogrammed[:, :0]  # (B, C·k, d)
         tokens = torch.cat([cues, reprogrammed], dim=1)  # (B, C·k + 2N, d): [cues; vision; signal]
         mask = torch.ones(tokens.shape[:2], dtype=torch.long, device=tokens.device)
         hidden = self.llm(inputs_embeds=tokens.to(words.weight.dtype), attention_mask=mask).last_hidden_state

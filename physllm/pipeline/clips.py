@@ -30,6 +30,7 @@ from physllm.pipeline.roi import ROI_MODES, clip_skin_means, mostly_skin, skin_b
 
 
 SKIN_GRID = 32  # the skin region is averaged on a 32x32 grid: ~1000 samples, mask fixed per clip
+MIN_BACKGROUND = 0.1  # share of the frame outside the crop box below which there is no background to read
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,9 @@ class Clip:
     keyframe_index: int  # absolute frame index of the keyframe
     frame_size: tuple[int, int]  # (H, W) of the source frames
     rgb_mean: np.ndarray  # float32 (T, 3) mean RGB of each frame's skin (input of GREEN/CHROM/POS)
+    # float32 (T, 3) mean RGB of each frame outside its crop box: what the light and the camera did
+    # (cues.quality.lit_ratio); NaN where too little of the frame lies outside (roi none, a close-up)
+    background_mean: np.ndarray
     roi: str = "face"  # the region read: "face", "skin" (no face found: the largest skin region) or "none"
 
 
@@ -197,6 +201,23 @@ def _skin_means(frames: list[np.ndarray], region: np.ndarray, roi: str) -> np.nd
     return clip_skin_means(patches)
 
 
+def _background_means(frames: list[np.ndarray], crops: np.ndarray | None) -> np.ndarray:
+    """float32 (T, 3): the mean RGB of each frame outside its crop box (the whole frame's sum less
+    the box's: two `cv2.sumElems`, 0.03 ms a 640x480 frame); NaN where less than MIN_BACKGROUND of the
+    frame lies outside, or with no box (`crops` None: the whole frame is skin)."""
+    out = np.full((len(frames), 3), np.nan, dtype=np.float32)
+    if crops is None:
+        return out
+    height, width = frames[0].shape[:2]
+    for i, (frame, box) in enumerate(zip(frames, crops)):
+        inside = crop(frame, box)
+        outside = height * width - inside.shape[0] * inside.shape[1]
+        if outside >= MIN_BACKGROUND * height * width:
+            total = np.subtract(cv2.sumElems(frame)[:3], cv2.sumElems(inside)[:3])
+            out[i] = total / outside
+    return out
+
+
 def _make_clip(frames: list[np.ndarray], labels: list, first: int, clip_index: int, cfg: ClipConfig,
                video_id: str, track: _Track) -> Clip:
     if track.roi == "auto":
@@ -209,7 +230,8 @@ def _make_clip(frames: list[np.ndarray], labels: list, first: int, clip_index: i
         ppg=None if labels[0] is None else np.asarray(labels, dtype=np.float32),
         face_fraction=found, boxes=crops, keyframe=crop(frames[middle], crops[middle]).copy(),
         keyframe_index=first + middle, frame_size=tuple(int(v) for v in frames[0].shape[:2]),
-        rgb_mean=_skin_means(frames, region, track.roi), roi=track.roi)
+        rgb_mean=_skin_means(frames, region, track.roi), roi=track.roi,
+        background_mean=_background_means(frames, crops if track.roi != "none" else None))
 
 
 

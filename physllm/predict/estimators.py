@@ -102,6 +102,20 @@ class PhysNetEstimator:
 FALLBACK_NAMES = {"physnet": "the frozen PhysNet's wave", "chroma": "the chrominance (POS) wave"}
 
 
+def fallback_note(kept: str, tolerance: float | None) -> str | None:
+    """What `physllm predict` says of the per-video fallback's choice (cues.quality.video_gate)."""
+    from physllm.cues.quality import INPUTS_LIT  # torch: imported only where a PhysLLM reads
+
+    if kept == INPUTS_LIT:
+        return ("both inputs' heart rates are the light's (the background changes with them): PhysLLM's "
+                "reading stands with no input to check it against")
+    if kept in FALLBACK_NAMES:
+        return (f"the fallback read this video with {FALLBACK_NAMES[kept]}: PhysLLM's heart rate lay more than "
+                f"{tolerance:g} bpm from that of the input it trusts (the one whose rate is not the light's, "
+                f"else the one with the higher SNR)")
+    return None
+
+
 class PhysLLMEstimator:
     """A trained PhysLLM fed by the same frozen backbone, describer and stats cues that built
     its training shards: their settings travel in the checkpoint's training record."""
@@ -128,7 +142,8 @@ class PhysLLMEstimator:
         self.clip_config = clip_config_of(cache["settings"])
 
     def clip_signals(self, clips: list[Clip], fps: float) -> list[np.ndarray]:
-        """Per clip (T, 5): PhysLLM's wave, the backbone's, the skin's mean RGB (for the gate)."""
+        """Per clip (T, 8): PhysLLM's wave, the backbone's, the skin's and the background's mean RGB
+        (for the gate)."""
         import torch
 
         from physllm.cues.chrominance import chrominance_wave
@@ -148,21 +163,17 @@ class PhysLLMEstimator:
                               [stack(feature_column(s + 1)) for s in scales],  # 4 × (B, 64, T_s)
                               self.model.tokenize_cues(cues),
                               stack("chroma"))  # (B, T)
-        return [np.column_stack([out, row["backbone_wave"], row["rgb_mean"]])
+        return [np.column_stack([out, row["backbone_wave"], row["rgb_mean"], row["background_mean"]])
                 for out, row in zip(wave.float().cpu().numpy(), rows)]
 
     def video_wave(self, joined: np.ndarray, face: np.ndarray, fps: float) -> np.ndarray:
         """PhysLLM's joined wave through the per-video fallback of its checkpoint (cues.quality)."""
-        from physllm.cues.chrominance import chrominance_wave
         from physllm.cues.quality import video_gate
 
-        wave, backbone = joined[:, 0], joined[:, 1]
-        chroma = chrominance_wave(faceless_frames_filled(joined[:, 2:], face), fps)
+        wave, backbone, skin, background = joined[:, 0], joined[:, 1], joined[:, 2:5], joined[:, 5:8]
         tolerance = self.model.cfg.gate_tolerance_bpm
-        wave, kept = video_gate(wave, backbone, chroma, fps, tolerance)
-        self.note = None if kept == "physllm" else (
-            f"the fallback read this video with {FALLBACK_NAMES[kept]}: PhysLLM's heart rate lay more than "
-            f"{tolerance:g} bpm from that of the input with the higher SNR")
+        wave, kept = video_gate(wave, backbone, faceless_frames_filled(skin, face), background, fps, tolerance)
+        self.note = fallback_note(kept, tolerance)
         return wave
 
 

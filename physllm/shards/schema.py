@@ -14,7 +14,7 @@ import numpy as np
 import pyarrow as pa
 
 # Bump when a column is added, removed or changes meaning: readers refuse other versions.
-SCHEMA_VERSION = 2  # 2: the `roi` column
+SCHEMA_VERSION = 3  # 2: the `roi` column; 3: `background_mean`
 NUM_LAGS = 5  # Time-LLM's prompt gives the top 5 autocorrelation lags
 
 STRING_COLUMNS = ("dataset", "subject", "session", "video_id")
@@ -46,6 +46,8 @@ def shard_schema(clip_frames: int, feature_shapes: Sequence[tuple[int, int]]) ->
                for i, shape in enumerate(feature_shapes)]
     fields += [
         pa.field("rgb_mean", tensor_type([t, 3]), nullable=False),
+        # mean RGB outside the crop box per frame (cues.quality.lit_ratio); NaN rows: none to read
+        pa.field("background_mean", tensor_type([t, 3]), nullable=False),
         pa.field("face_fraction", pa.float32(), nullable=False),
         pa.field("roi", pa.string(), nullable=False),  # region read: "face", "skin" (no face found) or "none"
         pa.field("keyframe_index", pa.int32(), nullable=False),

@@ -2,7 +2,7 @@
 
 PhysLLM's outputs over the validation split are computed, and the videos' signals read from the
 shards, once; each candidate tolerance gates them video by video (`cues.quality.video_gate`: PhysLLM's wave where its HR lies within the
-tolerance of the input with the higher SNR, that input's wave otherwise), and the whole-video HR
+tolerance of the trusted input's, that input's wave otherwise), and the whole-video HR
 MAE (FFT) scores it. The lowest MAE wins; candidates within `TIE_BPM` of it count as equal, and
 among those the one nearest `PRIOR_BPM` is kept. `None` (never fall back) is a candidate, so a
 model that beats its inputs on the validation videos keeps its own wave everywhere.

@@ -21,7 +21,6 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from physllm.cues.chrominance import chrominance_wave
 from physllm.cues.quality import video_gate
 from physllm.data_catalog import scenario_labels
 from physllm.errors import CheckpointError
@@ -120,8 +119,8 @@ def gated(signals: Sequence[VideoSignals], tolerance_bpm: float | None) -> list[
     out = []
     for video in signals:
         if "physllm" in video.methods:
-            wave, kept = video_gate(video.methods["physllm"], video.methods["physnet"],
-                                    chrominance_wave(video.rgb, video.fps), video.fps, tolerance_bpm)
+            wave, kept = video_gate(video.methods["physllm"], video.methods["physnet"], video.rgb,
+                                    video.background, video.fps, tolerance_bpm)
             video = replace(video, methods={**video.methods, "physllm": wave},
                             metadata={**video.metadata, "gate": kept})
         out.append(video)

@@ -4,7 +4,9 @@ import numpy as np
 import torch
 
 from physllm import pulse
-from physllm.cues.quality import band_peak, quality_features, read_wave, trusted_input, video_gate
+from physllm.cues.chrominance import chrominance_wave
+from physllm.cues.quality import (INPUTS_LIT, LIT_RATIO, band_peak, lit_ratio, quality_features, read_wave,
+                                  trusted_input, video_gate)
 
 FPS = 30.0
 
@@ -15,6 +17,20 @@ def tone(hz: float, frames: int, phase: float = 0.0) -> np.ndarray:
 
 def noise(frames: int, seed: int = 0) -> np.ndarray:
     return np.random.default_rng(seed).standard_normal(frames)
+
+
+BLOOD = np.array([0.33, 0.77, 0.53])  # the pulse's relative change per channel (POS's skin-tone direction)
+
+
+def skin(pulse_hz: float, frames: int, light: np.ndarray | None = None, noisy: float = 0.0) -> np.ndarray:
+    """(T, 3) mean skin colour: a 1% pulse at `pulse_hz` under `light` (T,), a white gain, plus noise."""
+    light = np.ones(frames) if light is None else light
+    rgb = 120 * light[:, None] * (1 + 0.01 * tone(pulse_hz, frames)[:, None] * BLOOD)
+    return rgb + noisy * np.random.default_rng(1).standard_normal((frames, 3))
+
+
+def flicker(hz: float, frames: int, depth: float = 0.02) -> np.ndarray:
+    return 1 + depth * tone(hz, frames)
 
 
 def test_band_confidence_is_high_for_a_pulse_and_low_for_noise():
@@ -50,11 +66,69 @@ def test_the_gate_keeps_physllm_near_the_trusted_input_and_replaces_it_far_from_
     truth = np.diff(tone(1.2, frames + 1))  # 72 bpm
     wrong = np.diff(tone(1.6, frames + 1))  # 96 bpm
     near = np.diff(tone(1.25, frames + 1))  # 75 bpm
-    weak = np.diff(tone(1.5, frames + 1) + 3 * noise(frames + 1))
-    wave, kept = video_gate(wrong, truth, weak, FPS, tolerance_bpm=6.0)
+    weak_skin = skin(1.5, frames, noisy=3.0)  # its chrominance wave: a buried pulse at 90 bpm
+    wave, kept = video_gate(wrong, truth, weak_skin, None, FPS, tolerance_bpm=6.0)
     assert kept == "physnet" and np.array_equal(wave, truth)
-    assert video_gate(near, truth, weak, FPS, 6.0)[1] == "physllm"
-    assert video_gate(wrong, weak, truth, FPS, 6.0)[1] == "chroma"  # the other input is the surer
-    assert video_gate(wrong, truth, weak, FPS, None) == (wrong, "physllm")  # None: never
-    assert abs(read_wave(video_gate(wrong, truth, weak, FPS, 0.0)[0], FPS, diff=True).hr_bpm - 72) < 1
+    assert video_gate(near, truth, weak_skin, None, FPS, 6.0)[1] == "physllm"
+    weak = np.diff(tone(1.5, frames + 1) + 3 * noise(frames + 1))
+    assert video_gate(wrong, weak, skin(1.2, frames), None, FPS, 6.0)[1] == "chroma"  # the other input is the surer
+    assert video_gate(wrong, truth, weak_skin, None, FPS, None) == (wrong, "physllm")  # None: never
+    assert abs(read_wave(video_gate(wrong, truth, weak_skin, None, FPS, 0.0)[0], FPS, diff=True).hr_bpm - 72) < 1
     assert abs(pulse.hr_fft(pulse.to_pulse(truth, FPS, diff=True), FPS) - 72) < 1
+
+
+def test_the_lit_ratio_tells_the_light_from_the_pulse():
+    frames = 900
+    light = flicker(1.6, frames)  # a lamp at 96 bpm on the face and on the room; the pulse at 72
+    face, room = skin(1.2, frames, light), 80 * light[:, None] * np.ones(3)
+    assert lit_ratio(96, face, room, FPS) > 0.9  # the room changes as much as the skin
+    assert lit_ratio(72, face, room, FPS) < 0.1  # the pulse is in the skin only
+    assert np.isnan(lit_ratio(72, face, None, FPS))  # nothing outside the face to read
+    unseen = room.copy()
+    unseen[: frames // 2 + 1] = np.nan  # a close-up for more than half the video
+    assert np.isnan(lit_ratio(96, face, unseen, FPS))
+    unseen[: frames // 2 + 1] = room[: frames // 2 + 1]
+    unseen[:100] = np.nan  # a few frames without background are filled, not fatal
+    assert lit_ratio(96, face, unseen, FPS) > 0.8
+
+
+def test_an_input_reading_the_light_is_not_trusted_whatever_its_snr():
+    frames = 900
+    clean = read_wave(np.diff(tone(1.6, frames + 1)), FPS, diff=True)
+    weak = read_wave(np.diff(tone(1.2, frames + 1) + 3 * noise(frames + 1)), FPS, diff=True)
+    lit = {"physnet": 0.95, "chroma": 0.1}
+    assert trusted_input(clean, weak, lit) == "chroma"
+    assert trusted_input(weak, clean, {"physnet": 0.1, "chroma": 0.95}) == "physnet"
+    both = {"physnet": 0.95, "chroma": 0.9}  # the light everywhere (white balance hunting): the SNR decides
+    assert trusted_input(clean, weak, both) == "physnet"
+    assert trusted_input(clean, weak, {"physnet": float("nan"), "chroma": 0.1}) == "physnet"
+    assert trusted_input(clean, weak, {"physnet": LIT_RATIO, "chroma": 0.0}) == "chroma"
+
+
+def test_the_gate_falls_back_from_a_flicker_to_the_chrominance_wave():
+    """PhysNet and PhysLLM read a lamp's flicker, a cleaner tone than the pulse: SNR alone would
+    trust them; the room flickers as much as the face, so the chrominance wave is trusted."""
+    frames = 900
+    light = flicker(1.6, frames, depth=0.05)  # white light: POS's projection cancels it
+    face, room = skin(1.2, frames, light, noisy=0.3), 80 * light[:, None] * np.ones(3)
+    lamp = np.diff(tone(1.6, frames + 1))
+    assert video_gate(lamp, lamp, face, None, FPS, 6.0)[1] == "physllm"  # no room to read: SNR trusts PhysNet
+    wave, kept = video_gate(lamp, lamp, face, room, FPS, 6.0)
+    assert kept == "chroma"
+    assert abs(read_wave(wave, FPS, diff=True).hr_bpm - 72) < 1
+
+
+def test_where_both_inputs_read_the_light_a_third_reading_stands():
+    """A lamp at 96 bpm that PhysNet reads, white balance hunting at 60 that the chrominance wave
+    reads, the room showing both; PhysLLM's reading (72), far from either, is kept; a PhysLLM that
+    follows one of them follows the light, and the fallback goes as the SNR says."""
+    frames = 900
+    hunting = 1 + 0.03 * tone(1.0, frames)[:, None] * BLOOD  # along the blood's colour: POS cannot tell it apart
+    light = flicker(1.6, frames, depth=0.05)[:, None] * hunting
+    face, room = skin(1.2, frames) * light, 80 * light
+    assert abs(read_wave(chrominance_wave(face, FPS), FPS, diff=True).hr_bpm - 60) < 1
+    lamp, own = np.diff(tone(1.6, frames + 1)), np.diff(tone(1.2, frames + 1))
+    assert video_gate(own, lamp, face, None, FPS, 6.0)[1] != "physllm"  # no room: it falls back
+    assert video_gate(own, lamp, face, room, FPS, 6.0) == (own, INPUTS_LIT)
+    follows_the_light = np.diff(tone(1.0, frames + 1))  # PhysLLM on the chrominance wave's 60 bpm
+    assert video_gate(follows_the_light, lamp, face, room, FPS, 6.0)[1] == "physnet"  # the SNR decides, as before

@@ -140,7 +140,8 @@ def clip_rows(video_id, truth, rgb, clip=128, drop=None, roi="face"):
             "clip_index": k, "first_frame": start, "num_frames": clip, "fps": FPS,
             "ppg": truth[span], "hr": None,
             "backbone_wave": pulse.diff_normalize_label(truth[span]),
-            "feat_s1": np.zeros((64, 4)), "rgb_mean": rgb[span], "face_fraction": 1.0, "roi": roi,
+            "feat_s1": np.zeros((64, 4)), "rgb_mean": rgb[span],
+            "background_mean": np.full((clip, 3), np.nan, np.float32), "face_fraction": 1.0, "roi": roi,
             "keyframe_index": start, "description": "", "stats_min": 0.0, "stats_max": 0.0,
             "stats_median": 0.0, "stats_trend": 0.0, "stats_lags": np.zeros(5, np.int32),
             "stats_text": "", "metadata": json.dumps({"light": "dim"})})

@@ -220,3 +220,17 @@ def test_the_chrominance_wave_is_read_beside_the_backbone_and_can_be_turned_off(
     assert paper.chroma_embedding is None and paper.head.chroma_gain is None
     assert "chroma_embedding" not in paper.trainable_parameter_summary()
     torch.testing.assert_close(paper(wave, features, cues), paper(wave, features, cues, 100 * chroma))
+
+
+def test_without_cue_types_the_llm_reads_the_signal_tokens_alone(llm_dir):
+    """The paper's "w/o APL" ablation: no cue tokens, no APL module, the same output shape, and
+    the cue texts have no say."""
+    cfg = tiny_physllm_config(llm_dir)
+    cfg.apl.cue_types = ()
+    model = build_physllm(cfg).eval()
+    assert model.apl is None and "apl" not in model.adapters()
+    perturb_zero_inits(model)
+    wave, features, _, chroma = make_inputs(model)
+    out = model(wave, features, model.tokenize_cues({}), chroma)
+    assert out.shape == wave.shape and torch.isfinite(out).all()
+    torch.testing.assert_close(model(wave, features, {}, chroma), out)

@@ -97,6 +97,18 @@ def test_a_still_face_is_detected_every_detect_every_frames_and_a_moved_one_at_o
     assert moved[1].boxes[-1][0] - moved[0].boxes[0][0] == pytest.approx(12, abs=2)
 
 
+def test_the_background_is_the_frame_outside_the_crop_box(record):
+    frames = list(record.frames())[:128]
+    clip = next(record_clips(record))
+    height, width = clip.frame_size
+    for i in (0, 64, 127):
+        x, y, w, h = clip.boxes[i]
+        outside = np.ones((height, width), bool)
+        outside[y:y + h, x:x + w] = False
+        np.testing.assert_allclose(clip.background_mean[i], frames[i][outside].mean(axis=0), rtol=1e-5)
+    assert clip.background_mean.shape == (128, 3) and clip.background_mean.dtype == np.float32
+
+
 def test_a_video_without_face_or_skin_is_reported():
     frames = [np.full((120, 160, 3), 90, np.uint8)] * 256
     with pytest.raises(VideoError, match="no face found"):
@@ -118,6 +130,7 @@ def test_a_skin_only_crop_is_read_whole(roi):
     clips = list(iter_clips(with_times(skin_video(), 30.0), None, ClipConfig(roi=roi), "cheek"))
     assert [c.roi for c in clips] == ["none", "none"] and clips[0].face_fraction == 1.0
     assert (clips[0].boxes == [0, 0, 80, 60]).all()
+    assert np.isnan(clips[0].background_mean).all()  # the whole frame is skin: no background to read
 
 
 def test_roi_face_refuses_a_skin_only_crop():

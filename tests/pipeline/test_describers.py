@@ -32,7 +32,8 @@ def make_clip(frames=None, boxes=None, face_fraction=1.0, keyframe=None, clip_in
     return Clip(video_id="synthetic/subject1/0", clip_index=clip_index, first_frame=0,
                 frames=frames, ppg=None, face_fraction=face_fraction, boxes=boxes,
                 keyframe=frames[T // 2] if keyframe is None else keyframe, keyframe_index=T // 2,
-                frame_size=FRAME_SIZE, rgb_mean=frames.reshape(T, -1, 3).mean(axis=1))
+                frame_size=FRAME_SIZE, rgb_mean=frames.reshape(T, -1, 3).mean(axis=1),
+                background_mean=np.full((T, 3), np.nan, np.float32))
 
 
 def describe(clip: Clip) -> str:

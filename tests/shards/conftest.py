@@ -24,6 +24,7 @@ def make_rows(video_id: str, clips: int, t: int = T, seed: int = 0) -> list[dict
         **{f"feat_s{s}": rng.standard_normal((64, t >> (s - 1)), dtype=np.float32)
            for s in range(1, 5)},
         "rgb_mean": rng.random((t, 3), dtype=np.float32),
+        "background_mean": rng.random((t, 3), dtype=np.float32),
         "face_fraction": 0.9, "roi": "face", "keyframe_index": i * t + t // 2,
         "description": f"clip {i}: even light",
         "stats_min": -1.0, "stats_max": 1.0, "stats_median": 0.0, "stats_trend": 0.5,

@@ -8,7 +8,7 @@ from physllm.shards.schema import (clip_frames, feature_shapes, rows_to_table, s
 ARCHITECTURE_COLUMNS = [
     "dataset", "subject", "session", "video_id", "clip_index", "first_frame", "num_frames", "fps",
     "ppg", "hr", "backbone_wave", "feat_s1", "feat_s2", "feat_s3", "feat_s4", "rgb_mean",
-    "face_fraction", "roi", "keyframe_index", "description", "stats_min", "stats_max", "stats_median",
+    "background_mean", "face_fraction", "roi", "keyframe_index", "description", "stats_min", "stats_max", "stats_median",
     "stats_trend", "stats_lags", "stats_text", "metadata"]
 
 

@@ -38,6 +38,7 @@ def clip_rows(dataset: str, subject: str, clips: int, hr_bpm: float, rng: np.ran
             **{f"feat_s{s + 1}": rng.standard_normal((64, t // stride)).astype(np.float32)
                for s, stride in enumerate(FEATURE_STRIDES)},
             "rgb_mean": (120 + ppg[span, None] * np.array([0.2, 1.0, 0.3])).astype(np.float32),
+            "background_mean": np.full((t, 3), 80, np.float32),  # a still room
             "face_fraction": 1.0, "roi": "face", "keyframe_index": i * t + t // 2,
             "description": f"The forehead and cheeks are evenly lit; subject {subject}.",
             "stats_min": float(wave.min()), "stats_max": float(wave.max()),

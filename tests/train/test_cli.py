@@ -55,6 +55,19 @@ def test_train_then_evaluate(trained, tiny_cache):
     assert (trained / "eval" / "per_video.csv").is_file()
 
 
+def test_a_model_without_cue_prompts_trains_and_evaluates(tmp_path, tiny_cache, tiny_bert_dir, tiny_model_overrides):
+    """The paper's "w/o APL" ablation from a config file: `model.apl.cue_types: []`."""
+    model = {**tiny_model_overrides, "apl": {**tiny_model_overrides["apl"], "cue_types": []}}
+    cfg = config_file(tmp_path / "train.yaml", tiny_bert_dir, model)
+    result = run("train", "--shards", tiny_cache, "--config", cfg, "--epochs", 1, "--out", tmp_path / "run")
+    assert result.exit_code == 0, result.output
+    saved = json.loads((tmp_path / "run" / "best" / "config.json").read_text())
+    assert saved["apl"]["cue_types"] == []
+    result = run("evaluate", "--checkpoint", tmp_path / "run" / "best", "--shards", tiny_cache,
+                 "--out", tmp_path / "eval")
+    assert result.exit_code == 0, result.output
+
+
 def test_evaluate_per_window(trained, tiny_cache):
     """6 clips of 32 frames at 30 fps = 6.4 s a video: two 3.2-s windows each."""
     result = run("evaluate", "--checkpoint", trained / "run" / "best", "--shards", tiny_cache,
