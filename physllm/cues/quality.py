@@ -24,10 +24,11 @@ quality of each wave instead, it can learn *when* to follow which.
   light's and PhysLLM reads neither of them, no input is a better answer and PhysLLM's wave stands
   (it reads some such videos where both inputs fail: docs/BENCHMARKS.md, "Accuracy"); where it
   follows one of them, it follows the light, and the SNR decides as before. Measured on the 20
-  renderer-1 videos of `bench/accuracy.py` (released UBFC-rPPG PhysNet): wrong readings under a
-  flickering lamp, light steps and walking lie at 0.81–1.01, right readings and true rates at
-  0.03–0.78 (the highest under light steps and dim light); LIT_RATIO sits in that gap, so it was
-  chosen on renderer 1 and is tested on renderer 2 and the real clips (true rates 0.15–0.23).
+  renderer-1 videos of `bench/accuracy.py` (released UBFC-rPPG PhysNet): PhysNet's wrong readings
+  under a flickering lamp and light steps lie at 0.84–1.01 and POS's under walking at 0.81; right
+  readings and true rates at 0.03–0.78 (the highest under dim light and light steps, where POS's
+  wrong reading at a harmonic is 0.78 too). LIT_RATIO sits between, so it was chosen on renderer 1
+  and is tested on renderer 2 and the real clips (true rates 0.15–0.23).
   Renderer 2's white-balance and exposure changes are broadband (0.5–2 at most rates, the truth's
   included): there both inputs are usually lit.
 """
