@@ -19,7 +19,10 @@ quality of each wave instead, it can learn *when* to follow which.
   the right reader on both (POS on clip 1, −1.9 vs −3.7 dB; PhysNet on clip 2, −0.4 vs −3.0 dB).
 - Before the SNR, the light (`lit_ratio`): an input whose rate the background outside the face
   carries nearly as strongly as the skin (at least LIT_RATIO of its amplitude) has read the lamp or
-  the camera, not the blood; where that holds for one input only, the other is trusted. SNR alone
+  the camera, not the blood; where the other input's rate is clearly not the light's (at most half
+  that), the other is trusted. The margin: where the light changes across the band (renderer 2's
+  white balance and exposure), a right reading is lit too (1.06 for POS's on one video, where the
+  released PURE PhysNet's wrong one read 0.78), and a bare threshold would trust the wrong one. SNR alone
   is fooled there: a flicker is a cleaner tone than a pulse. Where both inputs' rates are the
   light's and PhysLLM reads neither of them, no input is a better answer and PhysLLM's wave stands
   (it reads some such videos where both inputs fail: docs/BENCHMARKS.md, "Accuracy"); where it
@@ -95,12 +98,13 @@ def read_wave(wave: np.ndarray, fps: float, diff: bool) -> Reading:
 
 
 def trusted_input(backbone: Reading, chroma: Reading, lit: dict[str, float] | None = None) -> str:
-    """'physnet' or 'chroma': the input whose heart rate is not the light's (`lit`, each input's
-    `lit_ratio` at its own rate: at least LIT_RATIO for one only), else the one whose pulse has the
-    higher SNR (PhysNet on a tie)."""
-    lit_by = {name for name, ratio in (lit or {}).items() if ratio >= LIT_RATIO}  # NaN compares False
-    if len(lit_by) == 1:
-        return "chroma" if lit_by == {"physnet"} else "physnet"
+    """'physnet' or 'chroma': the input whose heart rate is clearly not the light's where the
+    other's is (`lit`, each input's `lit_ratio` at its own rate: at least LIT_RATIO for one, at most
+    half that for the other), else the one whose pulse has the higher SNR (PhysNet on a tie)."""
+    lit = lit or {}
+    for name, other in (("physnet", "chroma"), ("chroma", "physnet")):
+        if lit.get(other, np.nan) >= LIT_RATIO and lit.get(name, np.nan) <= LIT_RATIO / 2:  # NaN: False
+            return name
     snr = lambda reading: -np.inf if np.isnan(reading.snr_db) else reading.snr_db  # noqa: E731
     return "chroma" if snr(chroma) > snr(backbone) else "physnet"
 

@@ -102,7 +102,9 @@ def test_an_input_reading_the_light_is_not_trusted_whatever_its_snr():
     both = {"physnet": 0.95, "chroma": 0.9}  # the light everywhere (white balance hunting): the SNR decides
     assert trusted_input(clean, weak, both) == "physnet"
     assert trusted_input(clean, weak, {"physnet": float("nan"), "chroma": 0.1}) == "physnet"
-    assert trusted_input(clean, weak, {"physnet": LIT_RATIO, "chroma": 0.0}) == "chroma"
+    assert trusted_input(clean, weak, {"physnet": LIT_RATIO, "chroma": LIT_RATIO / 2}) == "chroma"
+    # the light across the band: the other reading is lit as well, if less: no verdict, the SNR decides
+    assert trusted_input(weak, clean, {"physnet": 0.78, "chroma": 1.06}) == "chroma"
 
 
 def test_the_gate_falls_back_from_a_flicker_to_the_chrominance_wave():

@@ -42,8 +42,9 @@ def test_the_ablation_trains_without_a_gate(tiny_cache, tiny_bert_dir, tiny_mode
 
 def test_the_lowest_validation_mae_wins_and_a_tie_goes_to_the_prior():
     assert choose_tolerance({None: 9.0, 10.0: 4.0, 6.0: 5.0, 3.0: 7.0, 0.0: 8.0}) == 10.0
-    assert choose_tolerance({None: 2.0, 10.0: 4.0, 6.0: 5.0, 0.0: 8.0}) is None  # the model beats its inputs
+    # the model beats its inputs on validation: the fallback stays, as loose as validation allows
+    assert choose_tolerance({None: 2.0, 10.0: 4.0, 6.0: 5.0, 0.0: 8.0}) == 10.0
     # a handful of validation videos that cannot tell the tolerances apart: the prior
     tied = {None: 3.0, 10.0: 3.0, 6.0: 3.0 + TIE_BPM / 2, 3.0: 3.0, 0.0: 3.0}
     assert choose_tolerance(tied) == PRIOR_BPM
-    assert choose_tolerance({None: 3.0, 10.0: 3.0}) == 10.0  # never falling back is the last resort
+    assert choose_tolerance({None: 3.0, 10.0: 3.0}) == 10.0  # never falling back is never chosen
