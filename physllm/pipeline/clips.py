@@ -201,13 +201,11 @@ def _skin_means(frames: list[np.ndarray], region: np.ndarray, roi: str) -> np.nd
     return clip_skin_means(patches)
 
 
-def _background_means(frames: list[np.ndarray], crops: np.ndarray | None) -> np.ndarray:
+def _background_means(frames: list[np.ndarray], crops: np.ndarray) -> np.ndarray:
     """float32 (T, 3): the mean RGB of each frame outside its crop box (the whole frame's sum less
-    the box's: two `cv2.sumElems`, 0.03 ms a 640x480 frame); NaN where less than MIN_BACKGROUND of the
-    frame lies outside, or with no box (`crops` None: the whole frame is skin)."""
+    the box's: two `cv2.sumElems`, 0.03 ms a 640x480 frame); NaN where less than MIN_BACKGROUND of
+    the frame lies outside (roi none's box is the whole frame)."""
     out = np.full((len(frames), 3), np.nan, dtype=np.float32)
-    if crops is None:
-        return out
     height, width = frames[0].shape[:2]
     for i, (frame, box) in enumerate(zip(frames, crops)):
         inside = crop(frame, box)
@@ -231,7 +229,7 @@ def _make_clip(frames: list[np.ndarray], labels: list, first: int, clip_index: i
         face_fraction=found, boxes=crops, keyframe=crop(frames[middle], crops[middle]).copy(),
         keyframe_index=first + middle, frame_size=tuple(int(v) for v in frames[0].shape[:2]),
         rgb_mean=_skin_means(frames, region, track.roi), roi=track.roi,
-        background_mean=_background_means(frames, crops if track.roi != "none" else None))
+        background_mean=_background_means(frames, crops))
 
 
 
