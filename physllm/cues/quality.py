@@ -109,28 +109,49 @@ def trusted_input(backbone: Reading, chroma: Reading, lit: dict[str, float] | No
     return "chroma" if snr(chroma) > snr(backbone) else "physnet"
 
 
-def video_gate(physllm: np.ndarray, backbone: np.ndarray, skin_rgb: np.ndarray, background_rgb: np.ndarray | None,
-               fps: float, tolerance_bpm: float | None) -> tuple[np.ndarray, str]:
+@dataclass(frozen=True)
+class GateInputs:
+    """What the fallback reads of a video's two inputs (`gate_inputs`): each one's wave
+    (DiffNormalized), its reading and the `lit_ratio` at its rate. Computed once per video however
+    many tolerances are tried on it."""
+
+    waves: dict[str, np.ndarray]  # 'physnet', 'chroma'
+    readings: dict[str, Reading]
+    lit: dict[str, float]
+
+    @property
+    def trusted(self) -> str:
+        return trusted_input(self.readings["physnet"], self.readings["chroma"], self.lit)
+
+
+def gate_inputs(backbone: np.ndarray, skin_rgb: np.ndarray, background_rgb: np.ndarray | None,
+                fps: float) -> GateInputs:
+    """A video's inputs: PhysNet's wave (DiffNormalized, (T,)) and the chrominance wave of the
+    skin's mean colour (T, 3); the background's mean colour (T, 3, or None) says which rates are the
+    light's."""
+    waves = {"physnet": np.asarray(backbone), "chroma": chrominance_wave(skin_rgb, fps)}
+    readings = {name: read_wave(wave, fps, diff=True) for name, wave in waves.items()}
+    lit = dict(zip(readings, lit_ratios([r.hr_bpm for r in readings.values()], skin_rgb, background_rgb, fps)))
+    return GateInputs(waves, readings, lit)
+
+
+def video_gate(physllm: np.ndarray, inputs: GateInputs, fps: float,
+               tolerance_bpm: float | None) -> tuple[np.ndarray, str]:
     """PhysLLM's joined wave of a video (DiffNormalized, (T,)), or the trusted input's where their
     HRs differ by more than `tolerance_bpm`; None never falls back. Where both inputs read the
     light and PhysLLM reads neither input's rate, no input is a better answer and PhysLLM's wave
-    stands. The inputs: PhysNet's wave (DiffNormalized) and the chrominance wave of the skin's mean
-    colour (T, 3); the background's (T, 3, or None) says which rates are the light's. Returns the
-    wave and which one it is: 'physllm', 'physnet', 'chroma', or 'physllm, inputs lit' (PhysLLM's,
-    with no input to check it against)."""
+    stands. Returns the wave and which one it is: 'physllm', 'physnet', 'chroma', or 'physllm,
+    inputs lit' (PhysLLM's, with no input to check it against)."""
     if tolerance_bpm is None:
         return physllm, "physllm"
-    inputs = {"physnet": backbone, "chroma": chrominance_wave(skin_rgb, fps)}
-    readings = {name: read_wave(wave, fps, diff=True) for name, wave in inputs.items()}
-    lit = {name: lit_ratio(reading.hr_bpm, skin_rgb, background_rgb, fps) for name, reading in readings.items()}
-    trusted = trusted_input(readings["physnet"], readings["chroma"], lit)
     own = read_wave(physllm, fps, diff=True).hr_bpm
-    near = {name: abs(own - reading.hr_bpm) <= tolerance_bpm for name, reading in readings.items()}
+    near = {name: abs(own - reading.hr_bpm) <= tolerance_bpm for name, reading in inputs.readings.items()}
+    trusted = inputs.trusted
     if near[trusted]:
         return physllm, "physllm"
-    if all(ratio >= LIT_RATIO for ratio in lit.values()) and not any(near.values()):  # NaN: not lit
+    if all(ratio >= LIT_RATIO for ratio in inputs.lit.values()) and not any(near.values()):  # NaN: not lit
         return physllm, INPUTS_LIT
-    return np.asarray(inputs[trusted], dtype=np.asarray(physllm).dtype), trusted
+    return np.asarray(inputs.waves[trusted], dtype=np.asarray(physllm).dtype), trusted
 
 
 def lit_ratio(hr_bpm: float, skin_rgb: np.ndarray, background_rgb: np.ndarray | None, fps: float) -> float:
@@ -141,22 +162,33 @@ def lit_ratio(hr_bpm: float, skin_rgb: np.ndarray, background_rgb: np.ndarray | 
     A change of the light or of the camera's gain and white balance scales skin and background
     alike (ratio ≈ 1); a pulse is in the skin only (ratio ≈ the share of skin seen outside the
     box). NaN where there is no background to read (fewer than half its frames)."""
+    return lit_ratios([hr_bpm], skin_rgb, background_rgb, fps)[0]
+
+
+def lit_ratios(hrs_bpm: list[float], skin_rgb: np.ndarray, background_rgb: np.ndarray | None,
+               fps: float) -> list[float]:
+    """`lit_ratio` at each of several rates, the traces band-passed once."""
     if background_rgb is None:
-        return float("nan")
+        return [float("nan")] * len(hrs_bpm)
     background = np.asarray(background_rgb, dtype=np.float64)
     seen = np.isfinite(background).all(axis=1)
     if seen.sum() < len(background) / 2:
-        return float("nan")
+        return [float("nan")] * len(hrs_bpm)
     background = np.where(seen[:, None], background, background[seen].mean(axis=0))
-    amplitudes = [_amplitude_at(hr_bpm / 60, trace, fps) for trace in (background, skin_rgb)]
-    return float(amplitudes[0] / max(amplitudes[1], 1e-12))
+    room, skin = _pulsing(background, fps), _pulsing(skin_rgb, fps)
+    return [float(_amplitude_at(hr / 60, room, fps) / max(_amplitude_at(hr / 60, skin, fps), 1e-12))
+            for hr in hrs_bpm]
 
 
-def _amplitude_at(freq_hz: float, rgb: np.ndarray, fps: float) -> float:
-    """The norm over channels of the relative colour change's Fourier coefficient at `freq_hz`."""
+def _pulsing(rgb: np.ndarray, fps: float) -> np.ndarray:
+    """(T, 3) → each channel's relative change (divided by its mean), band-passed to the pulse band."""
     rgb = np.asarray(rgb, dtype=np.float64)
     relative = rgb / np.maximum(rgb.mean(axis=0), 1e-6) - 1
-    pulsing = np.column_stack([pulse.bandpass(channel, fps) for channel in relative.T])
-    t = np.arange(len(rgb)) / fps
-    weights = np.hanning(len(rgb)) * np.exp(-2j * np.pi * freq_hz * t)
+    return np.column_stack([pulse.bandpass(channel, fps) for channel in relative.T])
+
+
+def _amplitude_at(freq_hz: float, pulsing: np.ndarray, fps: float) -> float:
+    """The norm over channels of a band-passed trace's (T, 3) Fourier coefficient at `freq_hz`."""
+    t = np.arange(len(pulsing)) / fps
+    weights = np.hanning(len(pulsing)) * np.exp(-2j * np.pi * freq_hz * t)
     return float(np.linalg.norm(weights @ pulsing))

@@ -168,11 +168,12 @@ class PhysLLMEstimator:
 
     def video_wave(self, joined: np.ndarray, face: np.ndarray, fps: float) -> np.ndarray:
         """PhysLLM's joined wave through the per-video fallback of its checkpoint (cues.quality)."""
-        from physllm.cues.quality import video_gate
+        from physllm.cues.quality import gate_inputs, video_gate
 
         wave, backbone, skin, background = joined[:, 0], joined[:, 1], joined[:, 2:5], joined[:, 5:8]
         tolerance = self.model.cfg.gate_tolerance_bpm
-        wave, kept = video_gate(wave, backbone, faceless_frames_filled(skin, face), background, fps, tolerance)
+        inputs = gate_inputs(backbone, faceless_frames_filled(skin, face), background, fps)
+        wave, kept = video_gate(wave, inputs, fps, tolerance)
         self.note = fallback_note(kept, tolerance)
         return wave
 

@@ -29,7 +29,7 @@ from physllm.evaluation.report import evaluate_videos, signals_from_shards
 from physllm.model.physllm import PhysLLM
 from physllm.shards.reader import ShardSet
 from physllm.train.data import ClipStream
-from physllm.train.inference import gated, mae_of, predict_videos
+from physllm.train.inference import gated, inputs_of, mae_of, predict_videos
 
 TOLERANCES = (None, 10.0, 6.0, 3.0, 0.0)  # bpm; None (never fall back) scored, not chosen; 0 always falls back
 PRIOR_BPM = 6.0  # the tie-break (module doc)
@@ -47,7 +47,8 @@ def calibrate_gate(model: PhysLLM, stream: ClipStream, shard_set: ShardSet, vide
     """The tolerance chosen on these videos (module doc), and the MAE of each."""
     predictions = predict_videos(model, stream, device, "calibrating the fallback")
     signals = signals_from_shards(shard_set, list(video_ids), predictions.joined(), baselines=())
-    mae = {tolerance: mae_of(evaluate_videos(gated(signals, tolerance), scenarios=[]), "physllm")
+    inputs = [inputs_of(video) for video in signals]  # read once, gated at every tolerance
+    mae = {tolerance: mae_of(evaluate_videos(gated(signals, tolerance, inputs), scenarios=[]), "physllm")
            for tolerance in tolerances}
     return Calibration(choose_tolerance(mae), mae)
 

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from physllm.cues.quality import video_gate
+from physllm.cues.quality import GateInputs, gate_inputs, video_gate
 from physllm.data_catalog import scenario_labels
 from physllm.errors import CheckpointError
 from physllm.evaluation.report import (EvaluationReport, VideoSignals, evaluate_videos, join_clips,
@@ -110,21 +110,28 @@ def report_labels(shard_set: ShardSet, gate_tolerance_bpm: float | None) -> list
     return labels + (["gate"] if gate_tolerance_bpm is not None else [])
 
 
-def gated(signals: Sequence[VideoSignals], tolerance_bpm: float | None) -> list[VideoSignals]:
+def gated(signals: Sequence[VideoSignals], tolerance_bpm: float | None,
+          inputs: Sequence[GateInputs] | None = None) -> list[VideoSignals]:
     """The videos with PhysLLM's wave through `cues.quality.video_gate` against the frozen
     PhysNet's wave and the chrominance wave of the whole video, the source kept in the metadata as
-    `gate` (so the report breaks results down by it); the videos given are left as they are."""
+    `gate` (so the report breaks results down by it); the videos given are left as they are.
+    `inputs`: each video's `inputs_of`, where they are read once for several tolerances."""
     if tolerance_bpm is None:
         return list(signals)
     out = []
-    for video in signals:
+    for index, video in enumerate(signals):
         if "physllm" in video.methods:
-            wave, kept = video_gate(video.methods["physllm"], video.methods["physnet"], video.rgb,
-                                    video.background, video.fps, tolerance_bpm)
+            read = inputs[index] if inputs is not None else inputs_of(video)
+            wave, kept = video_gate(video.methods["physllm"], read, video.fps, tolerance_bpm)
             video = replace(video, methods={**video.methods, "physllm": wave},
                             metadata={**video.metadata, "gate": kept})
         out.append(video)
     return out
+
+
+def inputs_of(video: VideoSignals) -> GateInputs:
+    """What the fallback reads of a video's two inputs (`cues.quality.gate_inputs`)."""
+    return gate_inputs(video.methods["physnet"], video.rgb, video.background, video.fps)
 
 
 def mae_of(report: EvaluationReport, method: str) -> float:

@@ -5,8 +5,8 @@ import torch
 
 from physllm import pulse
 from physllm.cues.chrominance import chrominance_wave
-from physllm.cues.quality import (INPUTS_LIT, LIT_RATIO, band_peak, lit_ratio, quality_features, read_wave,
-                                  trusted_input, video_gate)
+from physllm.cues.quality import (INPUTS_LIT, LIT_RATIO, band_peak, gate_inputs, lit_ratio, lit_ratios,
+                                  quality_features, read_wave, trusted_input, video_gate)
 
 FPS = 30.0
 
@@ -67,13 +67,15 @@ def test_the_gate_keeps_physllm_near_the_trusted_input_and_replaces_it_far_from_
     wrong = np.diff(tone(1.6, frames + 1))  # 96 bpm
     near = np.diff(tone(1.25, frames + 1))  # 75 bpm
     weak_skin = skin(1.5, frames, noisy=3.0)  # its chrominance wave: a buried pulse at 90 bpm
-    wave, kept = video_gate(wrong, truth, weak_skin, None, FPS, tolerance_bpm=6.0)
+    inputs = gate_inputs(truth, weak_skin, None, FPS)
+    wave, kept = video_gate(wrong, inputs, FPS, tolerance_bpm=6.0)
     assert kept == "physnet" and np.array_equal(wave, truth)
-    assert video_gate(near, truth, weak_skin, None, FPS, 6.0)[1] == "physllm"
+    assert video_gate(near, inputs, FPS, 6.0)[1] == "physllm"
     weak = np.diff(tone(1.5, frames + 1) + 3 * noise(frames + 1))
-    assert video_gate(wrong, weak, skin(1.2, frames), None, FPS, 6.0)[1] == "chroma"  # the other input is the surer
-    assert video_gate(wrong, truth, weak_skin, None, FPS, None) == (wrong, "physllm")  # None: never
-    assert abs(read_wave(video_gate(wrong, truth, weak_skin, None, FPS, 0.0)[0], FPS, diff=True).hr_bpm - 72) < 1
+    surer_chroma = gate_inputs(weak, skin(1.2, frames), None, FPS)
+    assert video_gate(wrong, surer_chroma, FPS, 6.0)[1] == "chroma"  # the other input is the surer
+    assert video_gate(wrong, inputs, FPS, None) == (wrong, "physllm")  # None: never
+    assert abs(read_wave(video_gate(wrong, inputs, FPS, 0.0)[0], FPS, diff=True).hr_bpm - 72) < 1
     assert abs(pulse.hr_fft(pulse.to_pulse(truth, FPS, diff=True), FPS) - 72) < 1
 
 
@@ -83,6 +85,7 @@ def test_the_lit_ratio_tells_the_light_from_the_pulse():
     face, room = skin(1.2, frames, light), 80 * light[:, None] * np.ones(3)
     assert lit_ratio(96, face, room, FPS) > 0.9  # the room changes as much as the skin
     assert lit_ratio(72, face, room, FPS) < 0.1  # the pulse is in the skin only
+    assert lit_ratios([96, 72], face, room, FPS) == [lit_ratio(96, face, room, FPS), lit_ratio(72, face, room, FPS)]
     assert np.isnan(lit_ratio(72, face, None, FPS))  # nothing outside the face to read
     unseen = room.copy()
     unseen[: frames // 2 + 1] = np.nan  # a close-up for more than half the video
@@ -114,8 +117,9 @@ def test_the_gate_falls_back_from_a_flicker_to_the_chrominance_wave():
     light = flicker(1.6, frames, depth=0.05)  # white light: POS's projection cancels it
     face, room = skin(1.2, frames, light, noisy=0.3), 80 * light[:, None] * np.ones(3)
     lamp = np.diff(tone(1.6, frames + 1))
-    assert video_gate(lamp, lamp, face, None, FPS, 6.0)[1] == "physllm"  # no room to read: SNR trusts PhysNet
-    wave, kept = video_gate(lamp, lamp, face, room, FPS, 6.0)
+    no_room = gate_inputs(lamp, face, None, FPS)
+    assert video_gate(lamp, no_room, FPS, 6.0)[1] == "physllm"  # no room to read: SNR trusts PhysNet
+    wave, kept = video_gate(lamp, gate_inputs(lamp, face, room, FPS), FPS, 6.0)
     assert kept == "chroma"
     assert abs(read_wave(wave, FPS, diff=True).hr_bpm - 72) < 1
 
@@ -130,7 +134,8 @@ def test_where_both_inputs_read_the_light_a_third_reading_stands():
     face, room = skin(1.2, frames) * light, 80 * light
     assert abs(read_wave(chrominance_wave(face, FPS), FPS, diff=True).hr_bpm - 60) < 1
     lamp, own = np.diff(tone(1.6, frames + 1)), np.diff(tone(1.2, frames + 1))
-    assert video_gate(own, lamp, face, None, FPS, 6.0)[1] != "physllm"  # no room: it falls back
-    assert video_gate(own, lamp, face, room, FPS, 6.0) == (own, INPUTS_LIT)
+    inputs = gate_inputs(lamp, face, room, FPS)
+    assert video_gate(own, gate_inputs(lamp, face, None, FPS), FPS, 6.0)[1] != "physllm"  # no room: it falls back
+    assert video_gate(own, inputs, FPS, 6.0) == (own, INPUTS_LIT)
     follows_the_light = np.diff(tone(1.0, frames + 1))  # PhysLLM on the chrominance wave's 60 bpm
-    assert video_gate(follows_the_light, lamp, face, room, FPS, 6.0)[1] == "physnet"  # the SNR decides, as before
+    assert video_gate(follows_the_light, inputs, FPS, 6.0)[1] == "physnet"  # the SNR decides, as before
