@@ -19,8 +19,11 @@ Variants (each a training run on the same caches and schedule):
 
 Every table has PhysNet alone, POS and CHROM on the same videos, the test videos split by trust
 pattern (which of PhysNet and POS reads the video within 5 bpm), and, with --real, the real clips
-read by `physllm predict` with each checkpoint. Every stage is cached under --out; a second run
-only prints the tables.
+read by `physllm predict` with each checkpoint. With `--train-seeds 0 1 2` every variant is trained
+once per seed (data order, initialisation, dropout): the tables then give each video's error
+averaged over the seeds, and a last table each seed's MAE, since on 8-10 test videos one
+checkpoint's choices move a row by whole bpm. Every stage is cached under --out; a second run only
+prints the tables.
 
     python bench/accuracy.py --backbone <rPPG-Toolbox weights>/UBFC-rPPG_PhysNet_DiffNormalized.pth \
         --out /tmp/physllm-accuracy --real <vitallens 0.2.2 source>/examples
@@ -85,7 +88,7 @@ def precompute(dataset: str, root: Path, out: Path, backbone: Path) -> Path:
                                            backbone=backbone)).path
 
 
-def train_run(caches: list[Path], protocol: str, run: Path, epochs: int, recipe: dict) -> Path:
+def train_run(caches: list[Path], protocol: str, run: Path, epochs: int, seed: int, recipe: dict) -> Path:
     from physllm.train.run import train
     from physllm.config import build
     from physllm.train.trainer import TrainConfig
@@ -94,7 +97,8 @@ def train_run(caches: list[Path], protocol: str, run: Path, epochs: int, recipe:
         return run / "best"
     # the demo's schedule: lr 1e-3 over a few hundred steps instead of the paper's 1e-4 over thousands
     result = train(build(TrainConfig, dict(shards=[str(c) for c in caches], protocol=protocol, out=str(run),
-                                           epochs=epochs, lr=1e-3, resume=(run / "last").is_dir(), **recipe)))
+                                           epochs=epochs, lr=1e-3, seed=seed, resume=(run / "last").is_dir(),
+                                           **recipe)))
     (run / "done").write_text("")
     return result.best_checkpoint
 
@@ -144,20 +148,30 @@ def trust_group(errors: dict[str, float]) -> str:
             (False, False): "both wrong"}[(physnet, pos)]
 
 
+def seeded(label: str, seed: int) -> str:
+    """A variant's key in the results: its name for seed 0 (as before seeds), 'name@seed' else."""
+    return label if seed == 0 else f"{label}@{seed}"
+
+
+def unseeded(key: str) -> str:
+    return key.rsplit("@", 1)[0]
+
+
 def run_protocol(caches: list[Path], protocol: str, out: Path, epochs: int, backbone: Path,
-                 real: Path | None, only: list[str]) -> dict:
-    """{"videos": {video: {method: error}}, "real": {clip: {method: error}}} for every variant."""
+                 real: Path | None, only: list[str], seeds: list[int]) -> dict:
+    """{"videos": {video: {method: error}}, "real": {clip: {method: error}}} for every variant and
+    training seed (`seeded` keys)."""
     videos: dict[str, dict[str, float]] = {}
     clips: dict[str, dict[str, float]] = {}
-    for name in only:
+    for seed, name in ((seed, name) for seed in seeds for name in only):
         recipe = VARIANTS[name]
         if recipe.get("llm") == RANDOM_LLM:
             recipe = {**recipe, "llm": str(random_llm(out / RANDOM_LLM))}
-        run = out / "runs" / f"{protocol.replace('>', '')}-{name.replace(' ', '_').strip('()')}"
-        checkpoint = train_run(caches, protocol, run, epochs, recipe)
-        readings = {name: checkpoint}
+        run = out / "runs" / seeded(f"{protocol.replace('>', '')}-{name.replace(' ', '_').strip('()')}", seed)
+        checkpoint = train_run(caches, protocol, run, epochs, seed, recipe)
+        readings = {seeded(name, seed): checkpoint}
         if name == "physllm":
-            readings["physllm (no gate)"] = without_gate(checkpoint)
+            readings[seeded("physllm (no gate)", seed)] = without_gate(checkpoint)
         for label, weights in readings.items():
             for video, errors in per_video_errors(weights, caches).items():
                 videos.setdefault(video, {k: v for k, v in errors.items() if k in INPUTS})[label] = errors["physllm"]
@@ -171,7 +185,31 @@ def mean(values: list[float]) -> float:
     return sum(values) / len(values) if values else float("nan")
 
 
+def seed_means(rows: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+    """Each video's error per method averaged over the training seeds it was read with."""
+    merged = {}
+    for video, errors in rows.items():
+        by_method: dict[str, list[float]] = {}
+        for key, error in errors.items():
+            by_method.setdefault(unseeded(key), []).append(error)
+        merged[video] = {method: mean(values) for method, values in by_method.items()}
+    return merged
+
+
+def print_seeds(title: str, rows: dict[str, dict[str, float]], methods: list[str]) -> None:
+    """Each variant's MAE over all videos, per training seed."""
+    keys = sorted({key for errors in rows.values() for key in errors if unseeded(key) in methods and key not in INPUTS})
+    seeds = sorted({int(key.rsplit("@", 1)[1]) if "@" in key else 0 for key in keys})
+    print(f"\n{title}, per training seed: MAE in bpm over all {len(rows)} videos")
+    print("| variant | " + " | ".join(f"seed {s}" for s in seeds) + " | min-max |")
+    print("|---|" + "---|" * (len(seeds) + 1))
+    for method in (m for m in methods if m not in INPUTS):
+        maes = [mean([e[seeded(method, s)] for e in rows.values() if seeded(method, s) in e]) for s in seeds]
+        print(f"| {method} | " + " | ".join(f"{m:.2f}" for m in maes) + f" | {min(maes):.2f}-{max(maes):.2f} |")
+
+
 def print_table(title: str, rows: dict[str, dict[str, float]], methods: list[str]) -> None:
+    rows = seed_means(rows)
     print(f"\n{title}: MAE in bpm, whole videos, FFT (n = videos)")
     print("| set | n | " + " | ".join(methods) + " |")
     print("|---|---|" + "---|" * len(methods))
@@ -190,8 +228,10 @@ def main() -> None:
     parser.add_argument("--subjects2", type=int, default=16, help="renderer-2 subjects (the demo's)")
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--epochs", type=int, default=12, help="the demo's")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0, help="renderer 1's seed")
     parser.add_argument("--seed2", type=int, default=0, help="renderer 2's seed")
+    parser.add_argument("--train-seeds", type=int, nargs="+", default=[0],
+                        help="train every variant once per seed (module doc)")
     parser.add_argument("--protocols", nargs="+", default=list(PROTOCOLS))
     parser.add_argument("--variants", nargs="+", default=None, choices=list(VARIANTS),
                         help="a subset of the variants (module doc)")
@@ -206,7 +246,8 @@ def main() -> None:
     saved = args.out / "results.json"
     results = json.loads(saved.read_text()) if saved.is_file() else {}  # earlier protocols stay
     for protocol in args.protocols:
-        results[protocol] = run_protocol(caches, protocol, args.out, args.epochs, args.backbone, args.real, only)
+        results[protocol] = run_protocol(caches, protocol, args.out, args.epochs, args.backbone, args.real, only,
+                                         args.train_seeds)
         saved.write_text(json.dumps(results, indent=2))
     labels = [v for v in VARIANTS if v in only]
     methods = [labels[0], *(["physllm (no gate)"] if "physllm" in only else []), *labels[1:], *INPUTS]
@@ -215,6 +256,10 @@ def main() -> None:
         print_table(protocol, result["videos"], methods)
         if result["real"]:
             print_table(f"{protocol} checkpoints on the real clips", result["real"], methods)
+        if len(args.train_seeds) > 1:
+            print_seeds(protocol, result["videos"], methods)
+            if result["real"]:
+                print_seeds(f"{protocol} checkpoints on the real clips", result["real"], methods)
 
 
 if __name__ == "__main__":
