@@ -87,7 +87,7 @@ def evaluate_checkpoint(cfg: EvaluateConfig, write_files: bool = True) -> Evalua
     predictions = predict_videos(model, stream, torch_device, f"evaluating {len(video_ids)} videos")
     tolerance = model_cfg.gate_tolerance_bpm
     videos = scored_videos(shard_set, video_ids, predictions, baselines, cfg.toolbox, tolerance,
-                           Path(cfg.out) / "waveforms" if write_files else None)
+                           model_cfg.gate_margin_db, Path(cfg.out) / "waveforms" if write_files else None)
     report = evaluate_videos(videos, cfg.window_s, scenarios=report_labels(shard_set, tolerance),
                              toolbox=cfg.toolbox)
     print_table(report)  # the result: stdout (progress and logs go to stderr)
@@ -98,7 +98,7 @@ def evaluate_checkpoint(cfg: EvaluateConfig, write_files: bool = True) -> Evalua
 
 def scored_videos(shard_set: ShardSet, video_ids: Sequence[str], predictions: Predictions,
                   baselines: Sequence[str], toolbox: bool, tolerance_bpm: float | None,
-                  waveforms: Path | None) -> Iterator[VideoSignals]:
+                  margin_db: float, waveforms: Path | None) -> Iterator[VideoSignals]:
     """Each video's signals, read from the shards one video at a time: PhysLLM's joined outputs
     (taken out of `predictions` as each video is read), through the fallback (`train.inference.gated`),
     plotted into `waveforms` when given. The same signals as `train.inference.evaluate_predictions`
@@ -109,7 +109,7 @@ def scored_videos(shard_set: ShardSet, video_ids: Sequence[str], predictions: Pr
             own[video_id] = join_clips(predictions.first_frames.pop(video_id), predictions.waves.pop(video_id),
                                        keep_tail=not toolbox)
         [video] = gated(signals_from_shards(shard_set, [video_id], own, list(baselines), keep_tail=not toolbox),
-                        tolerance_bpm)
+                        tolerance_bpm, margin_db)
         if waveforms is not None:
             from physllm.evaluation.plots import waveform_overlay  # matplotlib: only here
 

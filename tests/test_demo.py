@@ -68,3 +68,18 @@ def test_a_missing_backbone_is_refused_before_any_work(tmp_path):
     with pytest.raises(PhysllmError, match="backbone checkpoint not found"):
         run_demo(DemoConfig(out=tmp_path / "demo", backbone=tmp_path / "missing.pth"))
     assert not (tmp_path / "demo").exists()
+
+
+def test_a_trained_backbone_learns_from_faces_physllm_never_trains_on(tmp_path):
+    from physllm.data_catalog import scan
+    from physllm.demo import render_data
+
+    cfg = DemoConfig(out=tmp_path / "demo", subjects=5, subjects2=2, seconds=2.0)
+    render_data(cfg)
+    physllm_videos, backbone_videos = (scan("synthetic", root) for root in (cfg.data_dir, cfg.backbone_data_dir))
+    assert len(physllm_videos) == len(backbone_videos) == cfg.subjects
+    for ours, theirs in zip(physllm_videos, backbone_videos):
+        assert ours.path.read_bytes() != theirs.path.read_bytes()  # other faces and pulses, same renderer
+    released = DemoConfig(out=tmp_path / "released", subjects=5, subjects2=2, seconds=2.0, backbone=Path("x.pth"))
+    render_data(released)
+    assert not released.backbone_data_dir.exists()  # a given backbone needs no faces of its own

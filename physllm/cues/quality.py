@@ -13,8 +13,10 @@ quality of each wave instead, it can learn *when* to follow which.
 - Per video (`video_gate`): the input whose pulse has the higher SNR (de Haan & Jeanne 2013, the
   signal-quality index `physllm predict` reports, `pulse.snr_db` at its own peak) is the trusted
   one; PhysLLM's wave stands where its heart rate lies within `tolerance_bpm` of the trusted
-  input's, and the trusted input's wave replaces it otherwise. A learned model's output is clean
-  whether it is right or not, so its own SNR is no judge: the inputs' are. Measured on the two
+  input's, or of the other input's where the trusted one's SNR is higher by less than `margin_db`
+  (two inputs about as sure: PhysLLM's reading breaks the tie), and the trusted input's wave
+  replaces it otherwise (train/gate.py calibrates both). A learned model's output is clean
+  whether it is right or not, so its own SNR is no judge of it: the inputs' are. Measured on the two
   real vitallens clips (released UBFC-rPPG PhysNet vs POS, whole videos): the higher SNR picks
   the right reader on both (POS on clip 1, −1.9 vs −3.7 dB; PhysNet on clip 2, −0.4 vs −3.0 dB).
 - Before the SNR, the light (`lit_ratio`): an input whose rate the background outside the face
@@ -99,21 +101,28 @@ def read_wave(wave: np.ndarray, fps: float, diff: bool) -> Reading:
 
 def trusted_input(backbone: Reading, chroma: Reading, lit: dict[str, float] | None = None) -> str:
     """'physnet' or 'chroma': the input whose heart rate is clearly not the light's where the
-    other's is (`lit`, each input's `lit_ratio` at its own rate: at least LIT_RATIO for one, at most
-    half that for the other), else the one whose pulse has the higher SNR (PhysNet on a tie)."""
-    lit = lit or {}
+    other's is (`lit_verdict`), else the one whose pulse has the higher SNR (PhysNet on a tie)."""
+    return lit_verdict(lit or {}) or ("chroma" if _snr(chroma) > _snr(backbone) else "physnet")
+
+
+def lit_verdict(lit: dict[str, float]) -> str | None:
+    """The input trusted for the light alone (`lit`, each input's `lit_ratio` at its own rate: at
+    least LIT_RATIO for the other, at most half that for it), or None where the light says nothing."""
     for name, other in (("physnet", "chroma"), ("chroma", "physnet")):
         if lit.get(other, np.nan) >= LIT_RATIO and lit.get(name, np.nan) <= LIT_RATIO / 2:  # NaN: False
             return name
-    snr = lambda reading: -np.inf if np.isnan(reading.snr_db) else reading.snr_db  # noqa: E731
-    return "chroma" if snr(chroma) > snr(backbone) else "physnet"
+    return None
+
+
+def _snr(reading: Reading) -> float:
+    return -np.inf if np.isnan(reading.snr_db) else reading.snr_db
 
 
 @dataclass(frozen=True)
 class GateInputs:
     """What the fallback reads of a video's two inputs (`gate_inputs`): each one's wave
     (DiffNormalized), its reading and the `lit_ratio` at its rate. Computed once per video however
-    many tolerances are tried on it."""
+    many settings calibration tries on it."""
 
     waves: dict[str, np.ndarray]  # 'physnet', 'chroma'
     readings: dict[str, Reading]
@@ -122,6 +131,14 @@ class GateInputs:
     @property
     def trusted(self) -> str:
         return trusted_input(self.readings["physnet"], self.readings["chroma"], self.lit)
+
+    def surer_by(self) -> float:
+        """How much surer the trusted input is than the other: inf where the light decided, else
+        their SNRs' difference (dB)."""
+        if lit_verdict(self.lit) is not None:
+            return float("inf")
+        other = {"physnet": "chroma", "chroma": "physnet"}[self.trusted]
+        return _snr(self.readings[self.trusted]) - _snr(self.readings[other])
 
 
 def gate_inputs(backbone: np.ndarray, skin_rgb: np.ndarray, background_rgb: np.ndarray | None,
@@ -135,23 +152,25 @@ def gate_inputs(backbone: np.ndarray, skin_rgb: np.ndarray, background_rgb: np.n
     return GateInputs(waves, readings, lit)
 
 
-def video_gate(physllm: np.ndarray, inputs: GateInputs, fps: float,
-               tolerance_bpm: float | None) -> tuple[np.ndarray, str]:
+def video_gate(physllm: np.ndarray, inputs: GateInputs, fps: float, tolerance_bpm: float | None,
+               margin_db: float = 0.0) -> tuple[np.ndarray, str]:
     """PhysLLM's joined wave of a video (DiffNormalized, (T,)), or the trusted input's where their
-    HRs differ by more than `tolerance_bpm`; None never falls back. Where both inputs read the
-    light and PhysLLM reads neither input's rate, no input is a better answer and PhysLLM's wave
-    stands. Returns the wave and which one it is: 'physllm', 'physnet', 'chroma', or 'physllm,
-    inputs lit' (PhysLLM's, with no input to check it against)."""
+    HRs differ by more than `tolerance_bpm`; None never falls back. PhysLLM's wave stands too where
+    it reads the other input's rate and the trusted one is surer by less than `margin_db`
+    (`GateInputs.surer_by`: the SNR; the light is always sure): of two inputs about as sure,
+    PhysLLM's reading is the tie-break. Where both inputs read the light and PhysLLM reads neither
+    input's rate, no input is a better answer and PhysLLM's wave stands. Returns the wave and which
+    one it is: 'physllm', 'physnet', 'chroma', or 'physllm, inputs lit' (PhysLLM's, with no input to
+    check it against)."""
     if tolerance_bpm is None:
         return physllm, "physllm"
     own = read_wave(physllm, fps, diff=True).hr_bpm
     near = {name: abs(own - reading.hr_bpm) <= tolerance_bpm for name, reading in inputs.readings.items()}
-    trusted = inputs.trusted
-    if near[trusted]:
+    if near[inputs.trusted] or (any(near.values()) and inputs.surer_by() < margin_db):
         return physllm, "physllm"
     if all(ratio >= LIT_RATIO for ratio in inputs.lit.values()) and not any(near.values()):  # NaN: not lit
         return physllm, INPUTS_LIT
-    return np.asarray(inputs.waves[trusted], dtype=np.asarray(physllm).dtype), trusted
+    return np.asarray(inputs.waves[inputs.trusted], dtype=np.asarray(physllm).dtype), inputs.trusted
 
 
 def lit_ratio(hr_bpm: float, skin_rgb: np.ndarray, background_rgb: np.ndarray | None, fps: float) -> float:

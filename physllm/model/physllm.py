@@ -39,9 +39,10 @@ whom to trust from the inputs rather than from the renderer.
 `gate_tolerance_bpm` (ours) is the fallback per video, applied where the clips are joined
 (`cues.quality.video_gate`: evaluate and `physllm predict`): PhysLLM's wave stands where its heart
 rate lies within the tolerance of the trusted input's (the one whose rate is not the light's, else
-the one with the higher SNR), and that input's wave replaces it otherwise. The trainer calibrates
-the tolerance on the validation split (train/gate.py); None, the paper's and older checkpoints',
-never falls back.
+the one with the higher SNR), and that input's wave replaces it otherwise, unless it reads the
+other input's rate and the trusted one is surer by less than `gate_margin_db` (then PhysLLM's
+reading breaks the tie). The trainer calibrates both on the validation split (train/gate.py); a
+tolerance of None, the paper's and older checkpoints', never falls back.
 """
 
 import warnings
@@ -85,6 +86,7 @@ class PhysLLMConfig:
     chrominance: bool = True  # ours: POS's chrominance wave as a second signal; False = the paper's inputs
     trust: bool = True  # ours: the inputs' quality sets their gains per clip (with chrominance only); False = fixed gains
     gate_tolerance_bpm: float | None = None  # ours: per-video fallback (cues.quality.video_gate); None = never
+    gate_margin_db: float = 0.0  # ours: PhysLLM's reading breaks the tie of inputs surer by less (video_gate)
     fps: float = 30.0  # the clips' frame rate, for the quality features' band (the toolbox's 30 fps chunks)
     dds: DDSConfig = field(default_factory=DDSConfig)
     va: VAConfig = field(default_factory=VAConfig)
@@ -92,7 +94,8 @@ class PhysLLMConfig:
     apl: APLConfig = field(default_factory=APLConfig)
     # valid values: a setting outside them is refused with its range (physllm/config.py)
     RANGES = {"lora_r": ">= 1", "lora_alpha": ">= 1", "lora_dropout": "[0, 1)", "patch_len": ">= 1", "stride": ">= 1",
-              "head_channels": ">= 1", "dropout": "[0, 1)", "gate_tolerance_bpm": ">= 0", "fps": "> 0"}
+              "head_channels": ">= 1", "dropout": "[0, 1)", "gate_tolerance_bpm": ">= 0", "gate_margin_db": ">= 0",
+              "fps": "> 0"}
 
     @property
     def weighs_inputs(self) -> bool:

@@ -91,13 +91,13 @@ def predict_videos(model: PhysLLM, stream: ClipStream, device: torch.device,
 
 def evaluate_predictions(shard_set: ShardSet, video_ids: Sequence[str], predictions: Predictions,
                          baselines: Sequence[str] = (), window_seconds: float | None = None,
-                         toolbox: bool = False, gate_tolerance_bpm: float | None = None
-                         ) -> tuple[EvaluationReport, list[VideoSignals]]:
+                         toolbox: bool = False, gate_tolerance_bpm: float | None = None,
+                         gate_margin_db: float = 0.0) -> tuple[EvaluationReport, list[VideoSignals]]:
     """The field's per-video (or per-window) evaluation of PhysLLM's joined outputs, PhysNet
     alone and baselines; `toolbox`: rPPG-Toolbox's convention (tails dropped, power-of-two FFT);
-    `gate_tolerance_bpm`: PhysLLM's waves through the per-video fallback (`gated`)."""
+    `gate_tolerance_bpm`, `gate_margin_db`: PhysLLM's waves through the per-video fallback (`gated`)."""
     signals = gated(signals_from_shards(shard_set, list(video_ids), predictions.joined(not toolbox),
-                                        list(baselines), keep_tail=not toolbox), gate_tolerance_bpm)
+                                        list(baselines), keep_tail=not toolbox), gate_tolerance_bpm, gate_margin_db)
     report = evaluate_videos(signals, window_seconds, scenarios=report_labels(shard_set, gate_tolerance_bpm),
                              toolbox=toolbox)
     return report, signals
@@ -110,19 +110,19 @@ def report_labels(shard_set: ShardSet, gate_tolerance_bpm: float | None) -> list
     return labels + (["gate"] if gate_tolerance_bpm is not None else [])
 
 
-def gated(signals: Sequence[VideoSignals], tolerance_bpm: float | None,
+def gated(signals: Sequence[VideoSignals], tolerance_bpm: float | None, margin_db: float = 0.0,
           inputs: Sequence[GateInputs] | None = None) -> list[VideoSignals]:
     """The videos with PhysLLM's wave through `cues.quality.video_gate` against the frozen
     PhysNet's wave and the chrominance wave of the whole video, the source kept in the metadata as
     `gate` (so the report breaks results down by it); the videos given are left as they are.
-    `inputs`: each video's `inputs_of`, where they are read once for several tolerances."""
+    `inputs`: each video's `inputs_of`, where they are read once for several settings."""
     if tolerance_bpm is None:
         return list(signals)
     out = []
     for index, video in enumerate(signals):
         if "physllm" in video.methods:
             read = inputs[index] if inputs is not None else inputs_of(video)
-            wave, kept = video_gate(video.methods["physllm"], read, video.fps, tolerance_bpm)
+            wave, kept = video_gate(video.methods["physllm"], read, video.fps, tolerance_bpm, margin_db)
             video = replace(video, methods={**video.methods, "physllm": wave},
                             metadata={**video.metadata, "gate": kept})
         out.append(video)

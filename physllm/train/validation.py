@@ -27,11 +27,13 @@ def validation_metrics(model: PhysLLM, stream: ClipStream, shard_set: ShardSet, 
     gate_metrics = {}
     if gate:
         calibration = calibrate_gate(model, stream, shard_set, video_ids, device)
-        model.cfg.gate_tolerance_bpm = calibration.tolerance_bpm
-        gate_metrics = {"gate_tolerance_bpm": calibration.tolerance_bpm, "val_mae_ungated": calibration.mae[None]}
+        model.cfg.gate_tolerance_bpm, model.cfg.gate_margin_db = calibration.tolerance_bpm, calibration.margin_db
+        gate_metrics = {"gate_tolerance_bpm": calibration.tolerance_bpm, "gate_margin_db": calibration.margin_db,
+                        "val_mae_ungated": calibration.ungated_mae}
     predictions = predict_videos(model, stream, device, "validating")
     report, _ = evaluate_predictions(shard_set, video_ids, predictions,
-                                     gate_tolerance_bpm=model.cfg.gate_tolerance_bpm)
+                                     gate_tolerance_bpm=model.cfg.gate_tolerance_bpm,
+                                     gate_margin_db=model.cfg.gate_margin_db)
     return {"val_loss": predictions.loss, "val_mae": mae_of(report, "physllm"),
             "val_mae_physnet": mae_of(report, "physnet"), **gate_metrics}
 

@@ -139,3 +139,27 @@ def test_where_both_inputs_read_the_light_a_third_reading_stands():
     assert video_gate(own, inputs, FPS, 6.0) == (own, INPUTS_LIT)
     follows_the_light = np.diff(tone(1.0, frames + 1))  # PhysLLM on the chrominance wave's 60 bpm
     assert video_gate(follows_the_light, inputs, FPS, 6.0)[1] == "physnet"  # the SNR decides, as before
+
+
+def test_where_the_inputs_are_about_as_sure_physllm_breaks_the_tie_within_the_margin():
+    """PhysNet at 96 bpm and the chrominance wave at 72, the two about as noisy: the trusted one is
+    surer by a few dB. A PhysLLM reading the other stands within the margin; one reading neither
+    falls back whatever the margin; the light's verdict is never overruled."""
+    frames = 900
+    physnet = np.diff(tone(1.6, frames + 1) + 1.5 * noise(frames + 1, seed=2))
+    face = skin(1.2, frames, noisy=0.6)
+    inputs = gate_inputs(physnet, face, None, FPS)
+    assert 0 < inputs.surer_by() < 6  # an SNR difference of a few dB, either way
+    other = {"physnet": "chroma", "chroma": "physnet"}[inputs.trusted]
+    follows_other = np.diff(tone({"physnet": 1.2, "chroma": 1.6}[inputs.trusted], frames + 1))
+    assert video_gate(follows_other, inputs, FPS, 6.0)[1] == inputs.trusted  # no margin: the trusted input
+    assert video_gate(follows_other, inputs, FPS, 6.0, margin_db=6.0) == (follows_other, "physllm")
+    neither = np.diff(tone(2.0, frames + 1))
+    assert video_gate(neither, inputs, FPS, 6.0, margin_db=6.0)[1] == inputs.trusted
+    assert abs(read_wave(inputs.waves[other], FPS, diff=True).hr_bpm - 60 * {"physnet": 1.6, "chroma": 1.2}[other]) < 1
+
+    light = flicker(1.6, frames, depth=0.05)  # the room flickers with PhysNet's rate: the light decides
+    lamp = np.diff(tone(1.6, frames + 1))
+    lit = gate_inputs(lamp, skin(1.2, frames, light, noisy=0.3), 80 * light[:, None] * np.ones(3), FPS)
+    assert lit.trusted == "chroma" and lit.surer_by() == float("inf")
+    assert video_gate(lamp, lit, FPS, 6.0, margin_db=6.0)[1] == "chroma"

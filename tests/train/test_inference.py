@@ -60,9 +60,10 @@ def test_evaluate_reads_video_by_video_the_signals_evaluate_predictions_holds(ti
     shard_set, videos, stream, model = untrained_pass(tiny_cache, tiny_bert_dir, tiny_model_overrides)
     predictions = predict_videos(model, stream, torch.device("cpu"))
     for toolbox in (False, True):
-        _, held = evaluate_predictions(shard_set, videos, predictions, ("pos",), toolbox=toolbox, gate_tolerance_bpm=3.0)
+        _, held = evaluate_predictions(shard_set, videos, predictions, ("pos",), toolbox=toolbox,
+                                       gate_tolerance_bpm=3.0, gate_margin_db=3.0)
         streamed = list(scored_videos(shard_set, videos, predict_videos(model, stream, torch.device("cpu")),
-                                      ("pos",), toolbox, 3.0, None))
+                                      ("pos",), toolbox, 3.0, 3.0, None))
         assert [v.video_id for v in streamed] == [v.video_id for v in held]
         for a, b in zip(held, streamed):
             assert a.metadata == b.metadata and a.methods.keys() == b.methods.keys()
