@@ -1,8 +1,8 @@
 """Calibrating the per-video fallback (`PhysLLMConfig.gate_tolerance_bpm` and `gate_margin_db`,
 ours) on validation videos.
 
-PhysLLM's outputs over the validation split are computed, and the videos' signals and inputs read
-from the shards, once; each candidate setting gates them video by video (`cues.quality.video_gate`:
+PhysLLM's outputs over the validation split (computed once, for the validation metrics too) and
+the videos' signals and inputs read from the shards are gated; each candidate setting gates them video by video (`cues.quality.video_gate`:
 PhysLLM's wave where its HR lies within the tolerance of the trusted input's, or of the other
 input's where the trusted one is surer by less than the margin; the trusted input's wave
 otherwise), and the whole-video HR MAE (FFT) scores it. The lowest MAE wins; settings within
@@ -30,13 +30,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Sequence
 
-import torch
-
 from physllm.evaluation.report import evaluate_videos, signals_from_shards
-from physllm.model.physllm import PhysLLM
 from physllm.shards.reader import ShardSet
-from physllm.train.data import ClipStream
-from physllm.train.inference import gated, inputs_of, mae_of, predict_videos
+from physllm.train.inference import Predictions, gated, inputs_of, mae_of
 
 TOLERANCES = (None, 10.0, 6.0, 3.0, 0.0)  # bpm; None (never fall back) scored, not chosen; 0 always falls back
 MARGINS_DB = (0.0, 3.0, 6.0)  # an SNR twice, four times the other's; 0: the trusted input always decides
@@ -57,11 +53,11 @@ class Calibration:
         return self.mae[(None, 0.0)]
 
 
-def calibrate_gate(model: PhysLLM, stream: ClipStream, shard_set: ShardSet, video_ids: Sequence[str],
-                   device: torch.device, tolerances: Sequence[float | None] = TOLERANCES,
+def calibrate_gate(predictions: Predictions, shard_set: ShardSet, video_ids: Sequence[str],
+                   tolerances: Sequence[float | None] = TOLERANCES,
                    margins: Sequence[float] = MARGINS_DB) -> Calibration:
-    """The setting chosen on these videos (module doc), and the MAE of each."""
-    predictions = predict_videos(model, stream, device, "calibrating the fallback")
+    """The setting chosen on these videos from PhysLLM's outputs over them (`predict_videos`;
+    module doc), and the MAE of each."""
     signals = signals_from_shards(shard_set, list(video_ids), predictions.joined(), baselines=())
     inputs = [inputs_of(video) for video in signals]  # read once, gated at every setting
     settings = [(None, 0.0)] + [(t, m) for t in tolerances if t is not None for m in margins]

@@ -1,7 +1,7 @@
 """Validation at each epoch's end, and which epoch is the best one.
 
-The fallback's tolerance is calibrated on the validation videos first (train/gate.py), then the
-model is scored as `physllm evaluate` scores it (train/inference.py): whole-video HR MAE by FFT,
+PhysLLM reads the validation videos once; the fallback is calibrated on its outputs first
+(train/gate.py), then the model is scored as `physllm evaluate` scores it (train/inference.py): whole-video HR MAE by FFT,
 PhysNet alone beside it for reference, and the validation loss.
 """
 
@@ -24,13 +24,13 @@ def validation_metrics(model: PhysLLM, stream: ClipStream, shard_set: ShardSet, 
     with `gate`, the fallback's tolerance calibrated on these videos first and set on the model."""
     if not video_ids:
         return {}
+    predictions = predict_videos(model, stream, device, "validating")
     gate_metrics = {}
     if gate:
-        calibration = calibrate_gate(model, stream, shard_set, video_ids, device)
+        calibration = calibrate_gate(predictions, shard_set, video_ids)
         model.cfg.gate_tolerance_bpm, model.cfg.gate_margin_db = calibration.tolerance_bpm, calibration.margin_db
         gate_metrics = {"gate_tolerance_bpm": calibration.tolerance_bpm, "gate_margin_db": calibration.margin_db,
                         "val_mae_ungated": calibration.ungated_mae}
-    predictions = predict_videos(model, stream, device, "validating")
     report, _ = evaluate_predictions(shard_set, video_ids, predictions,
                                      gate_tolerance_bpm=model.cfg.gate_tolerance_bpm,
                                      gate_margin_db=model.cfg.gate_margin_db)
