@@ -107,12 +107,12 @@ def fallback_note(kept: str, tolerance: float | None) -> str | None:
     from physllm.cues.quality import INPUTS_LIT  # torch: imported only where a PhysLLM reads
 
     if kept == INPUTS_LIT:
-        return ("both inputs' heart rates are the light's (the background changes with them): PhysLLM's "
+        return ("both inputs read one heart rate, the light's (the background changes with it): PhysLLM's "
                 "reading stands with no input to check it against")
     if kept in FALLBACK_NAMES:
         return (f"the fallback read this video with {FALLBACK_NAMES[kept]}: PhysLLM's heart rate lay more than "
-                f"{tolerance:g} bpm from that of the input it trusts (the one whose rate is not the light's, "
-                f"else the one with the higher SNR)")
+                f"{tolerance:g} bpm from that of the input it trusts (the chrominance wave where "
+                f"PhysNet's rate is the light's, else the one with the higher SNR)")
     return None
 
 

@@ -57,8 +57,8 @@ def test_the_trusted_input_is_the_one_with_the_higher_snr():
     weak = np.diff(tone(1.2, frames + 1) + 3 * noise(frames + 1))
     clean, weak = read_wave(clean, FPS, diff=True), read_wave(weak, FPS, diff=True)
     assert clean.snr_db > weak.snr_db
-    assert trusted_input(clean, weak) == "physnet"
-    assert trusted_input(weak, clean) == "chroma"
+    assert trusted_input({"physnet": clean, "chroma": weak}, {}, 6.0) == "physnet"
+    assert trusted_input({"physnet": weak, "chroma": clean}, {}, 6.0) == "chroma"
 
 
 def test_the_gate_keeps_physllm_near_the_trusted_input_and_replaces_it_far_from_it():
@@ -95,19 +95,24 @@ def test_the_lit_ratio_tells_the_light_from_the_pulse():
     assert lit_ratio(96, face, unseen, FPS) > 0.8
 
 
-def test_an_input_reading_the_light_is_not_trusted_whatever_its_snr():
+def test_physnet_reading_the_light_is_not_trusted_whatever_its_snr():
     frames = 900
-    clean = read_wave(np.diff(tone(1.6, frames + 1)), FPS, diff=True)
-    weak = read_wave(np.diff(tone(1.2, frames + 1) + 3 * noise(frames + 1)), FPS, diff=True)
-    lit = {"physnet": 0.95, "chroma": 0.1}
-    assert trusted_input(clean, weak, lit) == "chroma"
-    assert trusted_input(weak, clean, {"physnet": 0.1, "chroma": 0.95}) == "physnet"
-    both = {"physnet": 0.95, "chroma": 0.9}  # the light everywhere (white balance hunting): the SNR decides
-    assert trusted_input(clean, weak, both) == "physnet"
-    assert trusted_input(clean, weak, {"physnet": float("nan"), "chroma": 0.1}) == "physnet"
-    assert trusted_input(clean, weak, {"physnet": LIT_RATIO, "chroma": LIT_RATIO / 2}) == "chroma"
-    # the light across the band: the other reading is lit as well, if less: no verdict, the SNR decides
-    assert trusted_input(weak, clean, {"physnet": 0.78, "chroma": 1.06}) == "chroma"
+    lamp = read_wave(np.diff(tone(1.6, frames + 1)), FPS, diff=True)  # a clean tone at 96 bpm
+    weak = read_wave(np.diff(tone(1.2, frames + 1) + 3 * noise(frames + 1)), FPS, diff=True)  # a pulse at 72
+    readings = {"physnet": lamp, "chroma": weak}
+    assert trusted_input(readings, {}, 6.0) == "physnet"  # the SNR alone
+    assert trusted_input(readings, {"physnet": 0.95, "chroma": 0.1}, 6.0) == "chroma"
+    assert trusted_input(readings, {"physnet": LIT_RATIO, "chroma": 0.1}, 6.0) == "chroma"
+    # the light across the band (a wandering lamp): the chrominance wave's rate is lit as well
+    assert trusted_input(readings, {"physnet": 0.95, "chroma": 1.7}, 6.0) == "chroma"
+    assert trusted_input(readings, {"physnet": float("nan"), "chroma": 0.1}, 6.0) == "physnet"  # no room
+    # the chrominance wave's rate lit, PhysNet's not: a shaken camera moves the room at every rate, a
+    # right reading is lit too; the SNR decides
+    assert trusted_input({"physnet": weak, "chroma": lamp}, {"physnet": 0.3, "chroma": 0.9}, 6.0) == "chroma"
+    # both read one rate: no verdict (the gate's `one_light`), the SNR decides
+    together = {"physnet": lamp, "chroma": read_wave(np.diff(tone(1.62, frames + 1)), FPS, diff=True)}
+    assert trusted_input(together, {"physnet": 0.95, "chroma": 0.1}, 6.0) == "physnet"
+    assert trusted_input(together, {"physnet": 0.95, "chroma": 0.1}, 0.0) == "chroma"  # apart by 0 bpm
 
 
 def test_the_gate_falls_back_from_a_flicker_to_the_chrominance_wave():
@@ -124,21 +129,38 @@ def test_the_gate_falls_back_from_a_flicker_to_the_chrominance_wave():
     assert abs(read_wave(wave, FPS, diff=True).hr_bpm - 72) < 1
 
 
-def test_where_both_inputs_read_the_light_a_third_reading_stands():
-    """A lamp at 96 bpm that PhysNet reads, white balance hunting at 60 that the chrominance wave
-    reads, the room showing both; PhysLLM's reading (72), far from either, is kept; a PhysLLM that
-    follows one of them follows the light, and the fallback goes as the SNR says."""
+def test_where_both_inputs_read_one_light_a_third_reading_stands():
+    """A lamp at 96 bpm whose colour lies along the blood's, so that PhysNet and the chrominance
+    wave both read it; the room shows it. PhysLLM's reading (72), far from either, is kept; a PhysLLM
+    that follows the lamp stands with the inputs."""
     frames = 900
-    hunting = 1 + 0.03 * tone(1.0, frames)[:, None] * BLOOD  # along the blood's colour: POS cannot tell it apart
+    light = 1 + 0.05 * tone(1.6, frames)[:, None] * BLOOD  # along the blood's colour: POS cannot tell it apart
+    face, room = skin(1.2, frames) * light, 80 * light
+    assert abs(read_wave(chrominance_wave(face, FPS), FPS, diff=True).hr_bpm - 96) < 1
+    lamp, own = np.diff(tone(1.6, frames + 1)), np.diff(tone(1.2, frames + 1))
+    inputs = gate_inputs(lamp, face, room, FPS)
+    assert inputs.one_light(6.0)
+    assert video_gate(own, gate_inputs(lamp, face, None, FPS), FPS, 6.0)[1] != "physllm"  # no room: it falls back
+    assert video_gate(own, inputs, FPS, 6.0) == (own, INPUTS_LIT)
+    assert video_gate(lamp, inputs, FPS, 6.0) == (lamp, "physllm")
+
+
+def test_where_the_inputs_read_different_lights_the_chrominance_wave_is_trusted():
+    """A lamp at 96 bpm that PhysNet reads, white balance hunting at 60 that the chrominance wave
+    reads, the room showing both: the light moves, and POS's projection is the one made to cancel
+    it; a PhysLLM reading neither input falls back to the chrominance wave."""
+    frames = 900
+    hunting = 1 + 0.03 * tone(1.0, frames)[:, None] * BLOOD
     light = flicker(1.6, frames, depth=0.05)[:, None] * hunting
     face, room = skin(1.2, frames) * light, 80 * light
     assert abs(read_wave(chrominance_wave(face, FPS), FPS, diff=True).hr_bpm - 60) < 1
     lamp, own = np.diff(tone(1.6, frames + 1)), np.diff(tone(1.2, frames + 1))
     inputs = gate_inputs(lamp, face, room, FPS)
-    assert video_gate(own, gate_inputs(lamp, face, None, FPS), FPS, 6.0)[1] != "physllm"  # no room: it falls back
-    assert video_gate(own, inputs, FPS, 6.0) == (own, INPUTS_LIT)
-    follows_the_light = np.diff(tone(1.0, frames + 1))  # PhysLLM on the chrominance wave's 60 bpm
-    assert video_gate(follows_the_light, inputs, FPS, 6.0)[1] == "physnet"  # the SNR decides, as before
+    assert min(inputs.lit.values()) >= LIT_RATIO and not inputs.one_light(6.0)
+    assert inputs.trusted(6.0) == "chroma" and inputs.surer_by(6.0) == float("inf")
+    assert video_gate(own, inputs, FPS, 6.0)[1] == "chroma"
+    follows_the_chrominance = np.diff(tone(1.0, frames + 1))
+    assert video_gate(follows_the_chrominance, inputs, FPS, 6.0)[1] == "physllm"
 
 
 def test_where_the_inputs_are_about_as_sure_physllm_breaks_the_tie_within_the_margin():
@@ -149,17 +171,17 @@ def test_where_the_inputs_are_about_as_sure_physllm_breaks_the_tie_within_the_ma
     physnet = np.diff(tone(1.6, frames + 1) + 1.5 * noise(frames + 1, seed=2))
     face = skin(1.2, frames, noisy=0.6)
     inputs = gate_inputs(physnet, face, None, FPS)
-    assert 0 < inputs.surer_by() < 6  # an SNR difference of a few dB, either way
-    other = {"physnet": "chroma", "chroma": "physnet"}[inputs.trusted]
-    follows_other = np.diff(tone({"physnet": 1.2, "chroma": 1.6}[inputs.trusted], frames + 1))
-    assert video_gate(follows_other, inputs, FPS, 6.0)[1] == inputs.trusted  # no margin: the trusted input
+    assert 0 < inputs.surer_by(6.0) < 6  # an SNR difference of a few dB, either way
+    other = {"physnet": "chroma", "chroma": "physnet"}[inputs.trusted(6.0)]
+    follows_other = np.diff(tone({"physnet": 1.2, "chroma": 1.6}[inputs.trusted(6.0)], frames + 1))
+    assert video_gate(follows_other, inputs, FPS, 6.0)[1] == inputs.trusted(6.0)  # no margin: the trusted input
     assert video_gate(follows_other, inputs, FPS, 6.0, margin_db=6.0) == (follows_other, "physllm")
     neither = np.diff(tone(2.0, frames + 1))
-    assert video_gate(neither, inputs, FPS, 6.0, margin_db=6.0)[1] == inputs.trusted
+    assert video_gate(neither, inputs, FPS, 6.0, margin_db=6.0)[1] == inputs.trusted(6.0)
     assert abs(read_wave(inputs.waves[other], FPS, diff=True).hr_bpm - 60 * {"physnet": 1.6, "chroma": 1.2}[other]) < 1
 
     light = flicker(1.6, frames, depth=0.05)  # the room flickers with PhysNet's rate: the light decides
     lamp = np.diff(tone(1.6, frames + 1))
     lit = gate_inputs(lamp, skin(1.2, frames, light, noisy=0.3), 80 * light[:, None] * np.ones(3), FPS)
-    assert lit.trusted == "chroma" and lit.surer_by() == float("inf")
+    assert lit.trusted(6.0) == "chroma" and lit.surer_by(6.0) == float("inf")
     assert video_gate(lamp, lit, FPS, 6.0, margin_db=6.0)[1] == "chroma"
