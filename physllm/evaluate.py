@@ -101,8 +101,8 @@ def scored_videos(shard_set: ShardSet, video_ids: Sequence[str], predictions: Pr
                   margin_db: float, waveforms: Path | None) -> Iterator[VideoSignals]:
     """Each video's signals, read from the shards one video at a time: PhysLLM's joined outputs
     (taken out of `predictions` as each video is read), through the fallback (`train.inference.gated`),
-    plotted into `waveforms` when given. The same signals as `train.inference.evaluate_predictions`
-    gives, without holding every video's."""
+    plotted into `waveforms` when given. The same signals as gating all of
+    `signals_from_shards` at once gives, without holding every video's."""
     for video_id in video_ids:
         own = {}
         if video_id in predictions.waves:

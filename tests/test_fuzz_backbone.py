@@ -5,7 +5,6 @@ code run from a pickle, and files already there kept."""
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner

@@ -7,8 +7,6 @@ exists to find: exit 1 and the shard named. Never a traceback, and the cache lef
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from typer.testing import CliRunner
 

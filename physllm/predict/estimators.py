@@ -172,6 +172,9 @@ class PhysLLMEstimator:
 
         wave, backbone, skin, background = joined[:, 0], joined[:, 1], joined[:, 2:5], joined[:, 5:8]
         tolerance = self.model.cfg.gate_tolerance_bpm
+        if tolerance is None:  # a checkpoint without the fallback: nothing to read of the inputs
+            self.note = None
+            return wave
         inputs = gate_inputs(backbone, faceless_frames_filled(skin, face), background, fps)
         wave, kept = video_gate(wave, inputs, fps, tolerance, self.model.cfg.gate_margin_db)
         self.note = fallback_note(kept, tolerance)

@@ -1,8 +1,9 @@
 """Calibrating the per-video fallback (`PhysLLMConfig.gate_tolerance_bpm` and `gate_margin_db`,
 ours) on validation videos.
 
-PhysLLM's outputs over the validation split (computed once, for the validation metrics too) and
-the videos' signals and inputs read from the shards are gated; each candidate setting gates them video by video (`cues.quality.video_gate`:
+PhysLLM's outputs over the validation split and the videos' signals and inputs, read once for the
+validation metrics too (train/validation.py), are gated by each candidate setting video by video
+(`cues.quality.video_gate`:
 PhysLLM's wave where its HR lies within the tolerance of the trusted input's, or of the other
 input's where the trusted one is surer by less than the margin; the trusted input's wave
 otherwise), and the whole-video HR MAE (FFT) scores it. The lowest MAE wins; settings within
@@ -30,9 +31,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Sequence
 
-from physllm.evaluation.report import evaluate_videos, signals_from_shards
-from physllm.shards.reader import ShardSet
-from physllm.train.inference import Predictions, gated, inputs_of, mae_of
+from physllm.cues.quality import GateInputs
+from physllm.evaluation.report import VideoSignals, evaluate_videos
+from physllm.train.inference import gated, mae_of
 
 TOLERANCES = (None, 10.0, 6.0, 3.0, 0.0)  # bpm; None (never fall back) scored, not chosen; 0 always falls back
 MARGINS_DB = (0.0, 3.0, 6.0)  # an SNR twice, four times the other's; 0: the trusted input always decides
@@ -53,13 +54,11 @@ class Calibration:
         return self.mae[(None, 0.0)]
 
 
-def calibrate_gate(predictions: Predictions, shard_set: ShardSet, video_ids: Sequence[str],
+def calibrate_gate(signals: Sequence[VideoSignals], inputs: Sequence[GateInputs],
                    tolerances: Sequence[float | None] = TOLERANCES,
                    margins: Sequence[float] = MARGINS_DB) -> Calibration:
-    """The setting chosen on these videos from PhysLLM's outputs over them (`predict_videos`;
-    module doc), and the MAE of each."""
-    signals = signals_from_shards(shard_set, list(video_ids), predictions.joined(), baselines=())
-    inputs = [inputs_of(video) for video in signals]  # read once, gated at every setting
+    """The setting chosen on these videos (their signals with PhysLLM's joined outputs, and each
+    one's `inputs_of`, read once; module doc), and the MAE of each."""
     settings = [(None, 0.0)] + [(t, m) for t in tolerances if t is not None for m in margins]
     mae = {(t, m): mae_of(evaluate_videos(gated(signals, t, m, inputs), scenarios=[]), "physllm")
            for t, m in settings}

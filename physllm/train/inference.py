@@ -1,11 +1,12 @@
 """A trained PhysLLM over the clips of a split: batched, no grad, joined per video, scored.
 
-`predict_videos` is what validation (train/trainer.py) and `physllm evaluate` (physllm/evaluate.py)
+`predict_videos` is what validation (train/validation.py) and `physllm evaluate` (physllm/evaluate.py)
 share: the model's output per clip, the clips joined in frame order as the model gives them
 (rPPG-Toolbox concatenates its chunk outputs per video before its HR post-processing, and
 `physllm predict` does the same), plus the mean loss where the caller wants it.
-`evaluate_predictions` hands the joined waveforms to `physllm.evaluation.report`, beside the
-frozen PhysNet alone and the classic baselines on the same videos (docs/FACTS.md, "rPPG-Toolbox").
+`gated` passes the joined waveforms through the per-video fallback before `physllm.evaluation.report`
+scores them beside the frozen PhysNet alone and the classic baselines on the same videos
+(docs/FACTS.md, "rPPG-Toolbox").
 """
 
 from __future__ import annotations
@@ -24,8 +25,7 @@ import torch.nn.functional as F
 from physllm.cues.quality import GateInputs, gate_inputs, video_gate
 from physllm.data_catalog import scenario_labels
 from physllm.errors import CheckpointError
-from physllm.evaluation.report import (EvaluationReport, VideoSignals, evaluate_videos, join_clips,
-                                       signals_from_shards)
+from physllm.evaluation.report import EvaluationReport, VideoSignals, join_clips
 from physllm.model.physllm import PhysLLM
 from physllm.progress import progress_bar
 from physllm.pulse import zscore
@@ -87,20 +87,6 @@ def predict_videos(model: PhysLLM, stream: ClipStream, device: torch.device,
             advance()
     model.train(was_training)
     return out
-
-
-def evaluate_predictions(shard_set: ShardSet, video_ids: Sequence[str], predictions: Predictions,
-                         baselines: Sequence[str] = (), window_seconds: float | None = None,
-                         toolbox: bool = False, gate_tolerance_bpm: float | None = None,
-                         gate_margin_db: float = 0.0) -> tuple[EvaluationReport, list[VideoSignals]]:
-    """The field's per-video (or per-window) evaluation of PhysLLM's joined outputs, PhysNet
-    alone and baselines; `toolbox`: rPPG-Toolbox's convention (tails dropped, power-of-two FFT);
-    `gate_tolerance_bpm`, `gate_margin_db`: PhysLLM's waves through the per-video fallback (`gated`)."""
-    signals = gated(signals_from_shards(shard_set, list(video_ids), predictions.joined(not toolbox),
-                                        list(baselines), keep_tail=not toolbox), gate_tolerance_bpm, gate_margin_db)
-    report = evaluate_videos(signals, window_seconds, scenarios=report_labels(shard_set, gate_tolerance_bpm),
-                             toolbox=toolbox)
-    return report, signals
 
 
 def report_labels(shard_set: ShardSet, gate_tolerance_bpm: float | None) -> list[str]:

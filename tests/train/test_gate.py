@@ -4,11 +4,12 @@ import json
 
 import torch
 
+from physllm.evaluation.report import signals_from_shards
 from physllm.model.checkpoint import load_trainable
 from physllm.shards.reader import open_shards
 from physllm.train.data import ClipStream, split_videos
 from physllm.train.gate import MARGINS_DB, PRIOR_BPM, TIE_BPM, TOLERANCES, calibrate_gate, choose_setting
-from physllm.train.inference import predict_videos
+from physllm.train.inference import inputs_of, predict_videos
 from physllm.train.run import train
 from physllm.config import build
 from physllm.train.trainer import TrainConfig
@@ -29,7 +30,9 @@ def test_training_calibrates_the_gate_and_saves_it(tiny_cache, tiny_bert_dir, ti
     shards = open_shards([tiny_cache])
     splits = split_videos(shards)
     stream = ClipStream(shards, splits.val, model.tokenize_cues, 8, shuffle=False)
-    calibration = calibrate_gate(predict_videos(model, stream, torch.device("cpu")), shards, splits.val)
+    predictions = predict_videos(model, stream, torch.device("cpu"))
+    signals = signals_from_shards(shards, splits.val, predictions.joined(), baselines=())
+    calibration = calibrate_gate(signals, [inputs_of(video) for video in signals])
     assert set(calibration.mae) == {(None, 0.0)} | {(t, m) for t in TOLERANCES[1:] for m in MARGINS_DB}
     assert (calibration.tolerance_bpm, calibration.margin_db) == choose_setting(calibration.mae)
     assert calibration.ungated_mae == epoch["val_mae_ungated"]

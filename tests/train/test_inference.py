@@ -52,16 +52,15 @@ def test_the_fallback_replaces_a_wrong_wave_by_the_surer_input_and_leaves_the_vi
     assert gated([video], None)[0] is video
 
 
-def test_evaluate_reads_video_by_video_the_signals_evaluate_predictions_holds(tiny_cache, tiny_bert_dir,
-                                                                             tiny_model_overrides):
+def test_evaluate_reads_video_by_video_the_signals_gating_them_all_at_once_gives(tiny_cache, tiny_bert_dir,
+                                                                                tiny_model_overrides):
     from physllm.evaluate import scored_videos
-    from physllm.train.inference import evaluate_predictions
 
     shard_set, videos, stream, model = untrained_pass(tiny_cache, tiny_bert_dir, tiny_model_overrides)
     predictions = predict_videos(model, stream, torch.device("cpu"))
     for toolbox in (False, True):
-        _, held = evaluate_predictions(shard_set, videos, predictions, ("pos",), toolbox=toolbox,
-                                       gate_tolerance_bpm=3.0, gate_margin_db=3.0)
+        held = gated(signals_from_shards(shard_set, videos, predictions.joined(not toolbox), ["pos"],
+                                         keep_tail=not toolbox), 3.0, 3.0)
         streamed = list(scored_videos(shard_set, videos, predict_videos(model, stream, torch.device("cpu")),
                                       ("pos",), toolbox, 3.0, 3.0, None))
         assert [v.video_id for v in streamed] == [v.video_id for v in held]
