@@ -21,8 +21,8 @@ Every method reads each video through `physllm predict`'s own path (`predict_vid
 the clip's PPG read the same way (FFT peak of the whole video). For each `--checkpoint` (a trained
 PhysLLM; its PhysNet is the one its training record names), PhysLLM and that PhysNet alone; POS
 and CHROM once. The perturbed videos (lossless FFV1) and the readings are kept under --work: a
-second run only prints. `--draw 0` is the draw the gate's light rules were chosen on
-(cues/quality.py); `--draw 1` (other lamps, steps and shakes) tests them.
+second run only prints. `--draw N` seeds the changes (other lamps, steps and shakes): the gate's
+light rules (cues/quality.py) were chosen looking at draws 0-2; draw 3 was read after the choice.
 
     python bench/perturbed_real.py --work /tmp/physllm-perturbed \\
         --clip <vitallens 0.2.2>/examples/sample_video_1.mp4:<…>/sample_vitals_1.csv \\
@@ -213,7 +213,7 @@ def main() -> None:
     parser.add_argument("--work", type=Path, required=True, help="perturbed videos and readings.json, reused")
     parser.add_argument("--clip", action="append", required=True, help="VIDEO:CSV of a real clip with a ppg column")
     parser.add_argument("--checkpoint", action="append", default=[], help="LABEL=a trained PhysLLM checkpoint")
-    parser.add_argument("--draw", type=int, default=0, help="seeds the changes: 0 chose the gate's light rules, 1 tests them")
+    parser.add_argument("--draw", type=int, default=0, help="seeds the changes (module doc)")
     args = parser.parse_args()
     videos = make_videos(args.clip, args.work, args.draw)
     path = args.work / f"readings-draw{args.draw}.json"

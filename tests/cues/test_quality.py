@@ -5,8 +5,8 @@ import torch
 
 from physllm import pulse
 from physllm.cues.chrominance import chrominance_wave
-from physllm.cues.quality import (INPUTS_LIT, LIT_RATIO, band_peak, gate_inputs, lit_ratio, lit_ratios,
-                                  quality_features, read_wave, trusted_input, video_gate)
+from physllm.cues.quality import (INPUTS_LIT, LIT_RATIO, TONE_SHARE, band_peak, gate_inputs, lit_ratio, lit_ratios,
+                                  quality_features, read_wave, room_tones, trusted_input, video_gate)
 
 FPS = 30.0
 
@@ -95,6 +95,22 @@ def test_the_lit_ratio_tells_the_light_from_the_pulse():
     assert lit_ratio(96, face, unseen, FPS) > 0.8
 
 
+def wandering(frames: int, depth: float = 0.04, seed: int = 3) -> np.ndarray:
+    """(T,) a light that wanders across the pulse band (band-passed noise, `depth` standard deviation)."""
+    x = pulse.bandpass(noise(frames, seed), FPS, 0.7, 3.0)
+    return 1 + depth * x / x.std()
+
+
+def test_the_room_tone_tells_a_flickering_lamp_from_a_wandering_light():
+    frames = 900
+    lamp = 80 * flicker(1.6, frames)[:, None] * np.ones(3)
+    wander = 80 * wandering(frames)[:, None] * np.ones(3)
+    assert room_tones([96], lamp, FPS)[0] > 0.9  # the lamp's rate holds nearly all of the room's change
+    assert room_tones([72], lamp, FPS)[0] < 0.05
+    assert all(share < TONE_SHARE for share in room_tones([60, 96, 130], wander, FPS))
+    assert np.isnan(room_tones([96], None, FPS)[0])
+
+
 def test_physnet_reading_the_light_is_not_trusted_whatever_its_snr():
     frames = 900
     lamp = read_wave(np.diff(tone(1.6, frames + 1)), FPS, diff=True)  # a clean tone at 96 bpm
@@ -143,6 +159,16 @@ def test_where_both_inputs_read_one_light_a_third_reading_stands():
     assert video_gate(own, gate_inputs(lamp, face, None, FPS), FPS, 6.0)[1] != "physllm"  # no room: it falls back
     assert video_gate(own, inputs, FPS, 6.0) == (own, INPUTS_LIT)
     assert video_gate(lamp, inputs, FPS, 6.0) == (lamp, "physllm")
+
+    # a light wandering across the band: both inputs read the pulse and the room carries it as
+    # strongly as the skin, but as no tone; PhysLLM reading neither falls back
+    light = wandering(frames, depth=0.2)  # white: POS's projection cancels it
+    face, room = skin(1.2, frames, light), 80 * light[:, None] * np.ones(3)
+    pulse_wave, off = np.diff(tone(1.2, frames + 1)), np.diff(tone(1.8, frames + 1))
+    inputs = gate_inputs(pulse_wave, face, room, FPS)
+    assert abs(inputs.readings["chroma"].hr_bpm - 72) < 1 and min(inputs.lit.values()) >= LIT_RATIO
+    assert not inputs.one_light(6.0)
+    assert video_gate(off, inputs, FPS, 6.0)[1] in ("physnet", "chroma")
 
 
 def test_where_the_inputs_read_different_lights_the_chrominance_wave_is_trusted():
