@@ -42,9 +42,10 @@ quality of each wave instead, it can learn *when* to follow which.
   changes, four draws of the changes, the demo's two checkpoints; docs/BENCHMARKS.md, "Real faces
   under light and camera changes"): the previous rules (the chrominance wave's lit rate made
   PhysNet trusted; both inputs lit, apart or not, let a PhysLLM reading neither stand) left
-  PhysLLM above the better input on 4 of the 8 draw × checkpoint sets, these on 2; on the renders
-  they change one test video, the released PURE PhysNet's demo subject 14 (16.93 → 14.61, POS
-  14.62). LIT_RATIO was chosen on renderer 1: PhysNet's wrong readings under a flickering lamp and
+  PhysLLM above the better input on 5 of the 8 draw × checkpoint sets, these on 3 (by more than
+  0.5 bpm on 4 and 2: draw 1, where a warm lamp defeats POS and spares PhysNet); mean of the draws
+  6.25 → 4.75 bpm with the UBFC checkpoint, 4.10 → 4.34 with the PURE one. On the renders they
+  change one test video, the released PURE PhysNet's demo subject 14 (16.93 → 14.61, POS 14.62). LIT_RATIO was chosen on renderer 1: PhysNet's wrong readings under a flickering lamp and
   light steps lie at 0.84–1.01, right readings and true rates at 0.03–0.78; the real clips' true
   rates at 0.15–0.23.
 """
