@@ -122,8 +122,12 @@ def light_verdict(readings: dict[str, Reading], lit: dict[str, float], tolerance
 def trusted_input(readings: dict[str, Reading], lit: dict[str, float], tolerance_bpm: float) -> str:
     """'physnet' or 'chroma': the chrominance wave where the light decides (`light_verdict`), else
     the input whose pulse has the higher SNR (PhysNet on a tie)."""
-    snr = {name: -np.inf if np.isnan(r.snr_db) else r.snr_db for name, r in readings.items()}
-    return light_verdict(readings, lit, tolerance_bpm) or ("chroma" if snr["chroma"] > snr["physnet"] else "physnet")
+    surer_chroma = _snr(readings["chroma"]) > _snr(readings["physnet"])
+    return light_verdict(readings, lit, tolerance_bpm) or ("chroma" if surer_chroma else "physnet")
+
+
+def _snr(reading: Reading) -> float:
+    return -np.inf if np.isnan(reading.snr_db) else reading.snr_db
 
 
 @dataclass(frozen=True)
@@ -135,7 +139,7 @@ class GateInputs:
     waves: dict[str, np.ndarray]  # 'physnet', 'chroma'
     readings: dict[str, Reading]
     lit: dict[str, float]
-    tone: dict[str, float]  # `room_tone` at each input's rate
+    tone: dict[str, float]  # `room_tones` at each input's rate
 
     def trusted(self, tolerance_bpm: float) -> str:
         return trusted_input(self.readings, self.lit, tolerance_bpm)
@@ -145,8 +149,8 @@ class GateInputs:
         their SNRs' difference (dB)."""
         if light_verdict(self.readings, self.lit, tolerance_bpm) is not None:
             return float("inf")
-        snr = sorted(-np.inf if np.isnan(r.snr_db) else r.snr_db for r in self.readings.values())
-        return snr[1] - snr[0]
+        low, high = sorted(_snr(reading) for reading in self.readings.values())
+        return high - low
 
     def one_light(self, tolerance_bpm: float) -> bool:
         """Both inputs read one rate (within `tolerance_bpm`) that the background carries as
