@@ -45,9 +45,10 @@ quality of each wave instead, it can learn *when* to follow which.
   PhysLLM above the better input on 5 of the 8 draw × checkpoint sets, these on 3 (by more than
   0.5 bpm on 4 and 2: draw 1, where a warm lamp defeats POS and spares PhysNet); mean of the draws
   6.25 → 4.75 bpm with the UBFC checkpoint, 4.10 → 4.34 with the PURE one. On the renders they
-  change one test video, the released PURE PhysNet's demo subject 14 (16.93 → 14.61, POS 14.62). LIT_RATIO was chosen on renderer 1: PhysNet's wrong readings under a flickering lamp and
-  light steps lie at 0.84–1.01, right readings and true rates at 0.03–0.78; the real clips' true
-  rates at 0.15–0.23.
+  change one test video, the released PURE PhysNet's demo subject 14 (16.93 → 14.61, POS 14.62).
+  LIT_RATIO was chosen on renderer 1: PhysNet's wrong readings under a flickering lamp and light
+  steps lie at 0.84–1.01, right readings and true rates at 0.03–0.78; the real clips' true rates at
+  0.15–0.23.
 """
 
 from __future__ import annotations
@@ -115,8 +116,8 @@ def read_wave(wave: np.ndarray, fps: float, diff: bool) -> Reading:
 def light_verdict(readings: dict[str, Reading], lit: dict[str, float], tolerance_bpm: float) -> str | None:
     """'chroma' where PhysNet's rate is the light's (`lit_ratio` at least LIT_RATIO) and the
     chrominance wave reads another rate (more than `tolerance_bpm` away), else None (module doc)."""
-    apart = abs(readings["physnet"].hr_bpm - readings["chroma"].hr_bpm) > tolerance_bpm
-    return "chroma" if apart and lit.get("physnet", np.nan) >= LIT_RATIO else None  # NaN: no verdict
+    lit_physnet = lit.get("physnet", np.nan) >= LIT_RATIO  # NaN: no verdict
+    return "chroma" if lit_physnet and _apart(readings, tolerance_bpm) else None
 
 
 def trusted_input(readings: dict[str, Reading], lit: dict[str, float], tolerance_bpm: float) -> str:
@@ -124,6 +125,11 @@ def trusted_input(readings: dict[str, Reading], lit: dict[str, float], tolerance
     the input whose pulse has the higher SNR (PhysNet on a tie)."""
     surer_chroma = _snr(readings["chroma"]) > _snr(readings["physnet"])
     return light_verdict(readings, lit, tolerance_bpm) or ("chroma" if surer_chroma else "physnet")
+
+
+def _apart(readings: dict[str, Reading], tolerance_bpm: float) -> bool:
+    """The two inputs read different rates (more than `tolerance_bpm` apart)."""
+    return abs(readings["physnet"].hr_bpm - readings["chroma"].hr_bpm) > tolerance_bpm
 
 
 def _snr(reading: Reading) -> float:
@@ -155,9 +161,9 @@ class GateInputs:
     def one_light(self, tolerance_bpm: float) -> bool:
         """Both inputs read one rate (within `tolerance_bpm`) that the background carries as
         strongly as the skin, as a tone: a flickering light's, not a pulse."""
-        together = abs(self.readings["physnet"].hr_bpm - self.readings["chroma"].hr_bpm) <= tolerance_bpm
         lit = all(ratio >= LIT_RATIO for ratio in self.lit.values())  # NaN: not lit
-        return together and lit and all(share >= TONE_SHARE for share in self.tone.values())
+        tonal = all(share >= TONE_SHARE for share in self.tone.values())
+        return lit and tonal and not _apart(self.readings, tolerance_bpm)
 
 
 def gate_inputs(backbone: np.ndarray, skin_rgb: np.ndarray, background_rgb: np.ndarray | None,
@@ -168,8 +174,9 @@ def gate_inputs(backbone: np.ndarray, skin_rgb: np.ndarray, background_rgb: np.n
     waves = {"physnet": np.asarray(backbone), "chroma": chrominance_wave(skin_rgb, fps)}
     readings = {name: read_wave(wave, fps, diff=True) for name, wave in waves.items()}
     rates = [r.hr_bpm for r in readings.values()]
-    lit = dict(zip(readings, lit_ratios(rates, skin_rgb, background_rgb, fps)))
-    tone = dict(zip(readings, room_tones(rates, background_rgb, fps)))
+    room = _room(background_rgb, fps)  # band-passed once for both measures
+    lit = dict(zip(readings, _lit_ratios(rates, skin_rgb, room, fps)))
+    tone = dict(zip(readings, _room_tones(rates, room, fps)))
     return GateInputs(waves, readings, lit, tone)
 
 
@@ -209,7 +216,11 @@ def lit_ratio(hr_bpm: float, skin_rgb: np.ndarray, background_rgb: np.ndarray | 
 def lit_ratios(hrs_bpm: list[float], skin_rgb: np.ndarray, background_rgb: np.ndarray | None,
                fps: float) -> list[float]:
     """`lit_ratio` at each of several rates, the traces band-passed once."""
-    room = _room(background_rgb, fps)
+    return _lit_ratios(hrs_bpm, skin_rgb, _room(background_rgb, fps), fps)
+
+
+def _lit_ratios(hrs_bpm: list[float], skin_rgb: np.ndarray, room: np.ndarray | None, fps: float) -> list[float]:
+    """`lit_ratios` against a background already read (`_room`)."""
     if room is None:
         return [float("nan")] * len(hrs_bpm)
     skin = _pulsing(skin_rgb, fps)
@@ -221,7 +232,11 @@ def room_tones(hrs_bpm: list[float], background_rgb: np.ndarray | None, fps: flo
     """At each rate, the share of the background's pulse-band power within ±PEAK_HALF_WIDTH_HZ of
     it (channels summed, Hann window): ≈1 for a flickering lamp's tone, ≈0.25 for a light that
     wanders across the band or a camera that moves. NaN without a background (`lit_ratios`)."""
-    room = _room(background_rgb, fps)
+    return _room_tones(hrs_bpm, _room(background_rgb, fps), fps)
+
+
+def _room_tones(hrs_bpm: list[float], room: np.ndarray | None, fps: float) -> list[float]:
+    """`room_tones` of a background already read (`_room`)."""
     if room is None:
         return [float("nan")] * len(hrs_bpm)
     n = FFT_PAD * len(room)

@@ -3,10 +3,9 @@ ours) on validation videos.
 
 PhysLLM's outputs over the validation split and the videos' signals and inputs, read once for the
 validation metrics too (train/validation.py), are gated by each candidate setting video by video
-(`cues.quality.video_gate`:
-PhysLLM's wave where its HR lies within the tolerance of the trusted input's, or of the other
-input's where the trusted one is surer by less than the margin; the trusted input's wave
-otherwise), and the whole-video HR MAE (FFT) scores it. The lowest MAE wins; settings within
+(`cues.quality.video_gate`: PhysLLM's wave where its HR lies within the tolerance of the trusted
+input's, or of the other input's where the trusted one is surer by less than the margin; the
+trusted input's wave otherwise), and the whole-video HR MAE (FFT) scores it. The lowest MAE wins; settings within
 `TIE_BPM` of it count as equal, and among those the smallest margin, then the tolerance nearest
 `PRIOR_BPM`, is kept. A tolerance of `None` (never fall back) is scored and reported
 (`val_mae_ungated`) but never chosen: the validation split is one domain, and a model that beats
