@@ -50,12 +50,18 @@ def green(rgb: np.ndarray, fps: float) -> np.ndarray:
     return _check_rgb(rgb)[:, 1].copy()
 
 
+def chrom_window(fps: float) -> int:
+    """CHROM's window in frames: WINDOW_SECONDS, rounded up to even so that half-window hops tile
+    the signal exactly."""
+    win = math.ceil(WINDOW_SECONDS * fps)
+    return win + win % 2
+
+
 def chrom(rgb: np.ndarray, fps: float) -> np.ndarray:
     """CHROM (de Haan & Jeanne 2013), windowed with 50% overlap-add of Hann-weighted windows."""
     rgb = _check_rgb(rgb)
     n = rgb.shape[0]
-    win = math.ceil(WINDOW_SECONDS * fps)
-    win += win % 2  # even, so that half-window hops tile the signal exactly
+    win = chrom_window(fps)
     if n < win:
         raise ValueError(f"CHROM needs at least {win} frames ({WINDOW_SECONDS} s), got {n}")
     hop = win // 2

@@ -22,14 +22,23 @@ quality of each wave instead, it can learn *when* to follow which.
 - Before the SNR, the light (`lit_ratio`: how strongly the background outside the face carries
   an input's rate, against the skin; a pulse is in the skin only, a change of the light or of the
   camera's gain in both). Two rules, each from what the two inputs are:
-  1. Where PhysNet's rate is the light's (at least LIT_RATIO) and the chrominance wave reads
-     another rate, the chrominance wave is trusted (`light_verdict`). PhysNet reads normalised
-     frame differences, which a change of the light's intensity moves as a pulse does; POS projects
-     the skin's colour change onto the plane orthogonal to the skin tone, which cancels it (Wang et
-     al. 2017, https://doi.org/10.1109/TBME.2016.2609282). SNR alone is fooled here: a flicker is a
-     cleaner tone than a pulse. Where the chrominance wave's rate is lit and PhysNet's is not, the
-     SNR decides: a right chrominance reading is lit too where the light wanders across the band or
-     the camera moves (the background then changes at every rate).
+  1. Where PhysNet's rate is the light's (at least LIT_RATIO) and the chrominance wave reads another
+     rate, the chrominance wave is trusted (`light_verdict`). PhysNet reads normalised frame
+     differences, which a change of the light's intensity moves as a pulse does; POS projects the
+     skin's colour change onto the plane orthogonal to the skin tone, which cancels it (Wang et al.
+     2017, https://doi.org/10.1109/TBME.2016.2609282). SNR alone is fooled here: a flicker is a
+     cleaner tone than a pulse. The verdict is withheld, and the SNR decides, where CHROM (de Haan &
+     Jeanne 2013, `classic_methods.chrom` of the same skin) reads PhysNet's rate too: a right
+     PhysNet reading is lit as well where the light wanders across the band (every rate is then in
+     the background), and CHROM, whose per-window α cancels whichever change of the light dominates
+     the window, intensity or colour, finds that rate in the skin's chrominance. It seconds PhysNet
+     only, never POS: the two read one trace of the skin's colour and fail together (noise + JPEG on
+     a real clip: both at 104.8 bpm, the truth 59.6). Measured (`bench/perturbed_real.py`, eight
+     draws; docs/BENCHMARKS.md): it moves five real videos, all under the PURE PhysNet (a light from
+     one side in four draws, the lamp in one), each from POS's wrong rate to PhysNet's right one; on
+     the renders it fires twice and the SNR keeps POS there. Where the chrominance wave's rate is
+     lit and PhysNet's is not, the SNR decides: a right chrominance reading is lit too where the
+     light wanders across the band or the camera moves (the background then changes at every rate).
   2. Where both inputs read one rate (within the tolerance) that the background carries as
      strongly as the skin and as a tone (`room_tones`: at least TONE_SHARE of the background's
      pulse-band change within ±0.2 Hz of it), that is a flickering light, not a pulse; a PhysLLM
@@ -59,6 +68,7 @@ import numpy as np
 import torch
 
 from physllm import pulse
+from physllm.classic_methods import chrom, chrom_window
 from physllm.cues.chrominance import chrominance_wave
 
 PEAK_HALF_WIDTH_HZ = 0.2  # a Hann-windowed 128-frame clip's main lobe at 30 fps is ±0.47 Hz
@@ -113,18 +123,33 @@ def read_wave(wave: np.ndarray, fps: float, diff: bool) -> Reading:
     return Reading(hr, pulse.snr_db(clean, fps, hr))
 
 
-def light_verdict(readings: dict[str, Reading], lit: dict[str, float], tolerance_bpm: float) -> str | None:
-    """'chroma' where PhysNet's rate is the light's (`lit_ratio` at least LIT_RATIO) and the
-    chrominance wave reads another rate (more than `tolerance_bpm` away), else None (module doc)."""
+def light_verdict(readings: dict[str, Reading], lit: dict[str, float], tolerance_bpm: float,
+                  chrom_bpm: float = float("nan")) -> str | None:
+    """'chroma' where PhysNet's rate is the light's (`lit_ratio` at least LIT_RATIO), the
+    chrominance wave reads another rate (more than `tolerance_bpm` away) and CHROM (`chrom_bpm`)
+    does not read PhysNet's, else None (module doc)."""
     lit_physnet = lit.get("physnet", np.nan) >= LIT_RATIO  # NaN: no verdict
-    return "chroma" if lit_physnet and _apart(readings, tolerance_bpm) else None
+    seconded = _reads(chrom_bpm, readings, tolerance_bpm) == "physnet"
+    return "chroma" if lit_physnet and _apart(readings, tolerance_bpm) and not seconded else None
 
 
-def trusted_input(readings: dict[str, Reading], lit: dict[str, float], tolerance_bpm: float) -> str:
-    """'physnet' or 'chroma': the chrominance wave where the light decides (`light_verdict`), else
-    the input whose pulse has the higher SNR (PhysNet on a tie)."""
-    surer_chroma = _snr(readings["chroma"]) > _snr(readings["physnet"])
-    return light_verdict(readings, lit, tolerance_bpm) or ("chroma" if surer_chroma else "physnet")
+def trusted_input(readings: dict[str, Reading], lit: dict[str, float], tolerance_bpm: float,
+                  chrom_bpm: float = float("nan")) -> tuple[str, float]:
+    """The input trusted, 'physnet' or 'chroma', and how much surer it is than the other: the
+    chrominance wave where the light decides (`light_verdict`; inf), else the input whose pulse has
+    the higher SNR (PhysNet on a tie; their difference, dB)."""
+    light = light_verdict(readings, lit, tolerance_bpm, chrom_bpm)
+    if light is not None:
+        return light, float("inf")
+    snr = {name: _snr(reading) for name, reading in readings.items()}
+    low, high = sorted(snr.values())
+    return max(snr, key=snr.get), high - low  # dicts keep order: PhysNet first wins a tie
+
+
+def _reads(hr_bpm: float, readings: dict[str, Reading], tolerance_bpm: float) -> str | None:
+    """The one input whose rate `hr_bpm` lies within `tolerance_bpm` of; None if neither or both."""
+    near = [name for name, reading in readings.items() if abs(hr_bpm - reading.hr_bpm) <= tolerance_bpm]
+    return near[0] if len(near) == 1 else None
 
 
 def _apart(readings: dict[str, Reading], tolerance_bpm: float) -> bool:
@@ -139,24 +164,18 @@ def _snr(reading: Reading) -> float:
 @dataclass(frozen=True)
 class GateInputs:
     """What the fallback reads of a video's two inputs (`gate_inputs`): each one's wave
-    (DiffNormalized), its reading and the `lit_ratio` at its rate. Computed once per video however
-    many settings calibration tries on it."""
+    (DiffNormalized), its reading, the `lit_ratio` and `room_tones` at its rate, and CHROM's heart
+    rate of the same skin. Computed once per video however many settings calibration tries on it."""
 
     waves: dict[str, np.ndarray]  # 'physnet', 'chroma'
     readings: dict[str, Reading]
     lit: dict[str, float]
     tone: dict[str, float]  # `room_tones` at each input's rate
+    chrom_bpm: float  # CHROM's HR of the same skin: it may second PhysNet's lit rate (`light_verdict`)
 
-    def trusted(self, tolerance_bpm: float) -> str:
-        return trusted_input(self.readings, self.lit, tolerance_bpm)
-
-    def surer_by(self, tolerance_bpm: float) -> float:
-        """How much surer the trusted input is than the other: inf where the light decided, else
-        their SNRs' difference (dB)."""
-        if light_verdict(self.readings, self.lit, tolerance_bpm) is not None:
-            return float("inf")
-        low, high = sorted(_snr(reading) for reading in self.readings.values())
-        return high - low
+    def trusted(self, tolerance_bpm: float) -> tuple[str, float]:
+        """`trusted_input` of this video: the input trusted and how much surer it is (dB)."""
+        return trusted_input(self.readings, self.lit, tolerance_bpm, self.chrom_bpm)
 
     def one_light(self, tolerance_bpm: float) -> bool:
         """Both inputs read one rate (within `tolerance_bpm`) that the background carries as
@@ -177,7 +196,14 @@ def gate_inputs(backbone: np.ndarray, skin_rgb: np.ndarray, background_rgb: np.n
     room = _room(background_rgb, fps)  # band-passed once for both measures
     lit = dict(zip(readings, _lit_ratios(rates, skin_rgb, room, fps)))
     tone = dict(zip(readings, _room_tones(rates, room, fps)))
-    return GateInputs(waves, readings, lit, tone)
+    return GateInputs(waves, readings, lit, tone, _chrom_bpm(skin_rgb, fps))
+
+
+def _chrom_bpm(skin_rgb: np.ndarray, fps: float) -> float:
+    """CHROM's heart rate of the skin's mean colour; NaN for a video shorter than its window."""
+    if len(skin_rgb) < chrom_window(fps):
+        return float("nan")
+    return read_wave(chrom(skin_rgb, fps), fps, diff=False).hr_bpm
 
 
 def video_gate(physllm: np.ndarray, inputs: GateInputs, fps: float, tolerance_bpm: float | None,
@@ -185,17 +211,17 @@ def video_gate(physllm: np.ndarray, inputs: GateInputs, fps: float, tolerance_bp
     """PhysLLM's joined wave of a video (DiffNormalized, (T,)), or the trusted input's where their
     HRs differ by more than `tolerance_bpm`; None never falls back. PhysLLM's wave stands too where
     it reads the other input's rate and the trusted one is surer by less than `margin_db`
-    (`GateInputs.surer_by`: the SNR; the light is always sure): of two inputs about as sure,
-    PhysLLM's reading is the tie-break. Where both inputs read one light (`GateInputs.one_light`) and
-    PhysLLM reads neither, no input is a better answer and PhysLLM's wave stands. Returns the wave
-    and which one it is: 'physllm', 'physnet', 'chroma', or 'physllm, inputs lit' (PhysLLM's, with
-    no input to check it against)."""
+    (`GateInputs.trusted`: the SNRs' difference; the light is always sure): of two inputs about as
+    sure, PhysLLM's reading is the tie-break. Where both inputs read one light
+    (`GateInputs.one_light`) and PhysLLM reads neither, no input is a better answer and PhysLLM's
+    wave stands. Returns the wave and which one it is: 'physllm', 'physnet', 'chroma', or 'physllm,
+    inputs lit' (PhysLLM's, with no input to check it against)."""
     if tolerance_bpm is None:
         return physllm, "physllm"
     own = read_wave(physllm, fps, diff=True).hr_bpm
     near = {name: abs(own - reading.hr_bpm) <= tolerance_bpm for name, reading in inputs.readings.items()}
-    trusted = inputs.trusted(tolerance_bpm)
-    if near[trusted] or (any(near.values()) and inputs.surer_by(tolerance_bpm) < margin_db):
+    trusted, surer_db = inputs.trusted(tolerance_bpm)
+    if near[trusted] or (any(near.values()) and surer_db < margin_db):
         return physllm, "physllm"
     if inputs.one_light(tolerance_bpm) and not any(near.values()):
         return physllm, INPUTS_LIT

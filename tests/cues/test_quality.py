@@ -6,7 +6,8 @@ import torch
 from physllm import pulse
 from physllm.cues.chrominance import chrominance_wave
 from physllm.cues.quality import (INPUTS_LIT, LIT_RATIO, TONE_SHARE, band_peak, gate_inputs, lit_ratio, lit_ratios,
-                                  quality_features, read_wave, room_tones, trusted_input, video_gate)
+                                  quality_features, Reading, read_wave, room_tones,
+                                  trusted_input, video_gate)
 
 FPS = 30.0
 
@@ -57,8 +58,8 @@ def test_the_trusted_input_is_the_one_with_the_higher_snr():
     weak = np.diff(tone(1.2, frames + 1) + 3 * noise(frames + 1))
     clean, weak = read_wave(clean, FPS, diff=True), read_wave(weak, FPS, diff=True)
     assert clean.snr_db > weak.snr_db
-    assert trusted_input({"physnet": clean, "chroma": weak}, {}, 6.0) == "physnet"
-    assert trusted_input({"physnet": weak, "chroma": clean}, {}, 6.0) == "chroma"
+    assert trusted_input({"physnet": clean, "chroma": weak}, {}, 6.0)[0] == "physnet"
+    assert trusted_input({"physnet": weak, "chroma": clean}, {}, 6.0)[0] == "chroma"
 
 
 def test_the_gate_keeps_physllm_near_the_trusted_input_and_replaces_it_far_from_it():
@@ -116,19 +117,43 @@ def test_physnet_reading_the_light_is_not_trusted_whatever_its_snr():
     lamp = read_wave(np.diff(tone(1.6, frames + 1)), FPS, diff=True)  # a clean tone at 96 bpm
     weak = read_wave(np.diff(tone(1.2, frames + 1) + 3 * noise(frames + 1)), FPS, diff=True)  # a pulse at 72
     readings = {"physnet": lamp, "chroma": weak}
-    assert trusted_input(readings, {}, 6.0) == "physnet"  # the SNR alone
-    assert trusted_input(readings, {"physnet": 0.95, "chroma": 0.1}, 6.0) == "chroma"
-    assert trusted_input(readings, {"physnet": LIT_RATIO, "chroma": 0.1}, 6.0) == "chroma"
+    assert trusted_input(readings, {}, 6.0)[0] == "physnet"  # the SNR alone
+    assert trusted_input(readings, {"physnet": 0.95, "chroma": 0.1}, 6.0)[0] == "chroma"
+    assert trusted_input(readings, {"physnet": LIT_RATIO, "chroma": 0.1}, 6.0)[0] == "chroma"
     # the light across the band (a wandering lamp): the chrominance wave's rate is lit as well
-    assert trusted_input(readings, {"physnet": 0.95, "chroma": 1.7}, 6.0) == "chroma"
-    assert trusted_input(readings, {"physnet": float("nan"), "chroma": 0.1}, 6.0) == "physnet"  # no room
+    assert trusted_input(readings, {"physnet": 0.95, "chroma": 1.7}, 6.0)[0] == "chroma"
+    assert trusted_input(readings, {"physnet": float("nan"), "chroma": 0.1}, 6.0)[0] == "physnet"  # no room
     # the chrominance wave's rate lit, PhysNet's not: a shaken camera moves the room at every rate, a
     # right reading is lit too; the SNR decides
-    assert trusted_input({"physnet": weak, "chroma": lamp}, {"physnet": 0.3, "chroma": 0.9}, 6.0) == "chroma"
+    assert trusted_input({"physnet": weak, "chroma": lamp}, {"physnet": 0.3, "chroma": 0.9}, 6.0)[0] == "chroma"
     # both read one rate: no verdict (the gate's `one_light`), the SNR decides
     together = {"physnet": lamp, "chroma": read_wave(np.diff(tone(1.62, frames + 1)), FPS, diff=True)}
-    assert trusted_input(together, {"physnet": 0.95, "chroma": 0.1}, 6.0) == "physnet"
-    assert trusted_input(together, {"physnet": 0.95, "chroma": 0.1}, 0.0) == "chroma"  # apart by 0 bpm
+    assert trusted_input(together, {"physnet": 0.95, "chroma": 0.1}, 6.0)[0] == "physnet"
+    assert trusted_input(together, {"physnet": 0.95, "chroma": 0.1}, 0.0)[0] == "chroma"  # apart by 0 bpm
+
+
+def test_chrom_reading_physnets_lit_rate_overrules_the_light():
+    """PhysNet's rate lit, the chrominance wave reading another: the light trusts the chrominance
+    wave, unless CHROM reads PhysNet's rate too (then the SNR decides)."""
+    readings = {"physnet": Reading(60.0, -1.0), "chroma": Reading(100.0, -3.0)}  # PhysNet surer by 2 dB
+    lit = {"physnet": 0.9, "chroma": 0.9}
+    assert trusted_input(readings, lit, 3.0) == ("chroma", float("inf"))
+    assert trusted_input(readings, lit, 3.0, chrom_bpm=61.0) == ("physnet", 2.0)
+    assert trusted_input(readings, lit, 3.0, chrom_bpm=100.5) == ("chroma", float("inf"))  # CHROM reads POS's
+    assert trusted_input(readings, lit, 3.0, chrom_bpm=80.0) == ("chroma", float("inf"))  # neither rate
+    surer_pos = {"physnet": Reading(60.0, -3.0), "chroma": Reading(100.0, -1.0)}
+    assert trusted_input(surer_pos, lit, 3.0, chrom_bpm=61.0) == ("chroma", 2.0)  # no verdict: the SNR
+    close = {"physnet": Reading(60.0, -1.0), "chroma": Reading(64.0, -3.0)}  # CHROM between: reads both
+    assert trusted_input(close, lit, 3.0, chrom_bpm=62.0) == ("chroma", float("inf"))
+
+
+def test_the_gate_reads_chrom_of_the_skin():
+    frames = 900
+    inputs = gate_inputs(np.diff(tone(1.6, frames + 1)), skin(1.2, frames, noisy=0.3), None, FPS)
+    assert abs(inputs.chrom_bpm - 72) < 1  # CHROM of the same skin reads its pulse
+    short = gate_inputs(np.diff(tone(1.6, 41)), skin(1.2, 40), None, FPS)  # 1.3 s: shorter than CHROM's window
+    assert np.isnan(short.chrom_bpm) and short.trusted(6.0)[0] in ("physnet", "chroma")
+    assert inputs.trusted(6.0) == trusted_input(inputs.readings, inputs.lit, 6.0, inputs.chrom_bpm)
 
 
 def test_the_gate_falls_back_from_a_flicker_to_the_chrominance_wave():
@@ -183,7 +208,7 @@ def test_where_the_inputs_read_different_lights_the_chrominance_wave_is_trusted(
     lamp, own = np.diff(tone(1.6, frames + 1)), np.diff(tone(1.2, frames + 1))
     inputs = gate_inputs(lamp, face, room, FPS)
     assert min(inputs.lit.values()) >= LIT_RATIO and not inputs.one_light(6.0)
-    assert inputs.trusted(6.0) == "chroma" and inputs.surer_by(6.0) == float("inf")
+    assert inputs.trusted(6.0) == ("chroma", float("inf"))
     assert video_gate(own, inputs, FPS, 6.0)[1] == "chroma"
     follows_the_chrominance = np.diff(tone(1.0, frames + 1))
     assert video_gate(follows_the_chrominance, inputs, FPS, 6.0)[1] == "physllm"
@@ -195,19 +220,19 @@ def test_where_the_inputs_are_about_as_sure_physllm_breaks_the_tie_within_the_ma
     falls back whatever the margin; the light's verdict is never overruled."""
     frames = 900
     physnet = np.diff(tone(1.6, frames + 1) + 1.5 * noise(frames + 1, seed=2))
-    face = skin(1.2, frames, noisy=0.6)
-    inputs = gate_inputs(physnet, face, None, FPS)
-    assert 0 < inputs.surer_by(6.0) < 6  # an SNR difference of a few dB, either way
-    other = {"physnet": "chroma", "chroma": "physnet"}[inputs.trusted(6.0)]
-    follows_other = np.diff(tone({"physnet": 1.2, "chroma": 1.6}[inputs.trusted(6.0)], frames + 1))
-    assert video_gate(follows_other, inputs, FPS, 6.0)[1] == inputs.trusted(6.0)  # no margin: the trusted input
-    assert video_gate(follows_other, inputs, FPS, 6.0, margin_db=6.0) == (follows_other, "physllm")
+    inputs = gate_inputs(physnet, skin(1.2, frames, noisy=0.6), None, FPS)
     neither = np.diff(tone(2.0, frames + 1))
-    assert video_gate(neither, inputs, FPS, 6.0, margin_db=6.0)[1] == inputs.trusted(6.0)
+    trusted, surer_db = inputs.trusted(6.0)
+    assert 0 < surer_db < 6  # an SNR difference of a few dB, either way
+    other = {"physnet": "chroma", "chroma": "physnet"}[trusted]
+    follows_other = np.diff(tone({"physnet": 1.2, "chroma": 1.6}[trusted], frames + 1))
+    assert video_gate(follows_other, inputs, FPS, 6.0)[1] == trusted  # no margin: the trusted input
+    assert video_gate(follows_other, inputs, FPS, 6.0, margin_db=6.0) == (follows_other, "physllm")
+    assert video_gate(neither, inputs, FPS, 6.0, margin_db=6.0)[1] == trusted
     assert abs(read_wave(inputs.waves[other], FPS, diff=True).hr_bpm - 60 * {"physnet": 1.6, "chroma": 1.2}[other]) < 1
 
     light = flicker(1.6, frames, depth=0.05)  # the room flickers with PhysNet's rate: the light decides
     lamp = np.diff(tone(1.6, frames + 1))
     lit = gate_inputs(lamp, skin(1.2, frames, light, noisy=0.3), 80 * light[:, None] * np.ones(3), FPS)
-    assert lit.trusted(6.0) == "chroma" and lit.surer_by(6.0) == float("inf")
+    assert lit.trusted(6.0) == ("chroma", float("inf"))
     assert video_gate(lamp, lit, FPS, 6.0, margin_db=6.0)[1] == "chroma"
