@@ -112,7 +112,7 @@ def fallback_note(kept: str, tolerance: float | None) -> str | None:
     if kept in FALLBACK_NAMES:
         return (f"the fallback read this video with {FALLBACK_NAMES[kept]}: PhysLLM's heart rate lay more than "
                 f"{tolerance:g} bpm from that of the input it trusts (the chrominance wave where "
-                f"PhysNet's rate is the light's, else the one with the higher SNR)")
+                f"PhysNet's rate is the light's and CHROM does not read it, else the one with the higher SNR)")
     return None
 
 
