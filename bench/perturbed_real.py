@@ -23,7 +23,7 @@ PhysLLM; its PhysNet is the one its training record names), PhysLLM and that Phy
 and CHROM once. The perturbed videos (lossless FFV1) and the readings are kept under --work: a
 second run only prints. `--draw N` seeds the changes (other lamps, steps and shakes): the gate's
 light rules (cues/quality.py) were chosen looking at draws 0-2 and draw 3 read after the choice;
-CHROM seconding PhysNet's lit rate was chosen looking at draws 0-5, and draws 6-7 read after it.
+CHROM seconding PhysNet's lit rate was chosen looking at draws 0-5, and draws 6-9 read after it.
 
     python bench/perturbed_real.py --work /tmp/physllm-perturbed \\
         --clip <vitallens 0.2.2>/examples/sample_video_1.mp4:<…>/sample_vitals_1.csv \\

@@ -33,9 +33,9 @@ quality of each wave instead, it can learn *when* to follow which.
      the background), and CHROM, whose per-window α cancels whichever change of the light dominates
      the window, intensity or colour, finds that rate in the skin's chrominance. It seconds PhysNet
      only, never POS: the two read one trace of the skin's colour and fail together (noise + JPEG on
-     a real clip: both at 104.8 bpm, the truth 59.6). Measured (`bench/perturbed_real.py`, eight
-     draws; docs/BENCHMARKS.md): it moves five real videos, all under the PURE PhysNet (a light from
-     one side in four draws, the lamp in one), each from POS's wrong rate to PhysNet's right one; on
+     a real clip: both at 104.8 bpm, the truth 59.6). Measured (`bench/perturbed_real.py`, ten
+     draws; docs/BENCHMARKS.md): it moves seven real videos, all under the PURE PhysNet (a light from
+     one side in six draws, the lamp in one), each from POS's wrong rate to PhysNet's right one; on
      the renders it fires twice and the SNR keeps POS there. Where the chrominance wave's rate is
      lit and PhysNet's is not, the SNR decides: a right chrominance reading is lit too where the
      light wanders across the band or the camera moves (the background then changes at every rate).
