@@ -40,11 +40,10 @@ whom to trust from the inputs rather than from the renderer.
 (`cues.quality.video_gate`: evaluate and `physllm predict`): PhysLLM's wave stands where its heart
 rate lies within the tolerance of the trusted input's (the chrominance wave where PhysNet's rate is
 the light's, the two read different rates and CHROM does not read PhysNet's, else the one with the
-higher SNR), and that input's
-wave replaces it otherwise, unless it reads the other input's rate and the trusted one is surer by
-less than `gate_margin_db` (then PhysLLM's reading breaks the tie). The trainer calibrates both on
-the validation split (train/gate.py); a tolerance of None, the paper's and older checkpoints', never
-falls back.
+higher SNR), and that input's wave replaces it otherwise, unless it reads the other input's rate and
+the trusted one is surer by less than `gate_margin_db` (then PhysLLM's reading breaks the tie). The
+trainer calibrates both on the validation split (train/gate.py); a tolerance of None, the paper's
+and older checkpoints', never falls back.
 """
 
 import warnings

@@ -4,19 +4,19 @@ ours) on validation videos.
 PhysLLM's outputs over the validation split and the videos' signals and inputs, read once for the
 validation metrics too (train/validation.py), are gated by each candidate setting video by video
 (`cues.quality.video_gate`: PhysLLM's wave where its HR lies within the tolerance of the trusted
-input's, or of the other input's where the trusted one is surer by less than the margin; the
-trusted input's wave otherwise), and the whole-video HR MAE (FFT) scores it. The lowest MAE wins; settings within
-`TIE_BPM` of it count as equal, and among those the smallest margin, then the tolerance nearest
-`PRIOR_BPM`, is kept. A tolerance of `None` (never fall back) is scored and reported
-(`val_mae_ungated`) but never chosen: the validation split is one domain, and a model that beats
-its inputs there may follow a wrong input on the next. Measured: the plain demo (its own
-renderer-trained PhysNet) chose none on renderer 2's validation half and then read the test half
-at 26.57 bpm against POS's 14.62, following its PhysNet; renderer-2-trained ablations that chose
-none read a real clip 44 bpm off. The margin is the middle way: where the inputs' SNRs cannot tell
-which of them is right, a PhysLLM reading one of them stands, and a reading of neither still falls
-back. Measured: with the released PURE PhysNet, trained on renderer 2 and tested on renderer 1,
-the fallback replaced PhysLLM's right reading of one video (POS's rate, −2.6 dB) with that
-PhysNet's wrong one (−2.3 dB): 5.13 bpm without the fallback, 12.16 with it (POS 5.12).
+input's, or of the other input's where the trusted one is surer by less than the margin; the trusted
+input's wave otherwise), and the whole-video HR MAE (FFT) scores it. The lowest MAE wins; settings
+within `TIE_BPM` of it count as equal, and among those the smallest margin, then the tolerance
+nearest `PRIOR_BPM`, is kept. A tolerance of `None` (never fall back) is scored and reported
+(`val_mae_ungated`) but never chosen: the validation split is one domain, and a model that beats its
+inputs there may follow a wrong input on the next. Measured: the plain demo (its own
+renderer-trained PhysNet) chose none on renderer 2's validation half and then read the test half at
+26.57 bpm against POS's 14.62, following its PhysNet; renderer-2-trained ablations that chose none
+read a real clip 44 bpm off. The margin is the middle way: where the inputs' SNRs cannot tell which
+of them is right, a PhysLLM reading one of them stands, and a reading of neither still falls back.
+Measured: with the released PURE PhysNet, trained on renderer 2 and tested on renderer 1, the
+fallback replaced PhysLLM's right reading of one video (POS's rate, −2.6 dB) with that PhysNet's
+wrong one (−2.3 dB): 5.13 bpm without the fallback, 12.16 with it (POS 5.12).
 
 Why a prior: a validation split holds a handful of videos and often cannot tell the tolerances
 apart. 6 bpm is the half-width of the field's SNR window (de Haan & Jeanne 2013, `pulse.snr_db`):
