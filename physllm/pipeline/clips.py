@@ -27,6 +27,7 @@ from physllm.pipeline.face import (Box, FaceConfig, crop, crop_and_resize, crop_
                                    inner_face, interpolate_boxes, locate_template, steady_box)
 from physllm.pipeline.resample import resample, resampled_count, with_times
 from physllm.pipeline.roi import ROI_MODES, clip_skin_means, mostly_skin, skin_box
+from physllm.pipeline.stabilise import hold_still
 
 
 SKIN_GRID = 32  # the skin region is averaged on a 32x32 grid: ~1000 samples, mask fixed per clip
@@ -40,6 +41,7 @@ class ClipConfig:
     fps: float | None = 30.0  # frames resampled to the checkpoints' training rate; None keeps the source's
     roi: str = "auto"  # pipeline.roi ROI_MODES
     face: FaceConfig = field(default_factory=FaceConfig)
+    stabilise: bool = True  # the face's jitter inside its held box undone in PhysNet's crops (pipeline.stabilise); ours
     # valid values: a setting outside them is refused with its range (physllm/config.py)
     RANGES = {"clip_frames": ">= 4", "size": ">= 8", "fps": "> 0"}
 
@@ -222,9 +224,10 @@ def _make_clip(frames: list[np.ndarray], labels: list, first: int, clip_index: i
         track.roi = _resolve_roi(frames, cfg)
     region, crops, found = _region_boxes(frames, first, cfg, track)
     middle = len(frames) // 2
+    resized = crop_and_resize(frames, crops, cfg.size)
     return Clip(
         video_id=video_id, clip_index=clip_index, first_frame=first,
-        frames=crop_and_resize(frames, crops, cfg.size),
+        frames=hold_still(resized) if cfg.stabilise else resized,
         ppg=None if labels[0] is None else np.asarray(labels, dtype=np.float32),
         face_fraction=found, boxes=crops, keyframe=crop(frames[middle], crops[middle]).copy(),
         keyframe_index=first + middle, frame_size=tuple(int(v) for v in frames[0].shape[:2]),

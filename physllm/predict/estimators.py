@@ -215,13 +215,14 @@ def find_backbone(cache: dict, override: Path | None) -> Path:
 
 def clip_config_of(settings: dict) -> ClipConfig:
     """The clip settings a cache was made with. Caches from before the front end resampled and
-    tracked (no `fps`, `roi`, `detector`) were read at the source rate with the Haar cascade."""
+    tracked (no `fps`, `roi`, `detector`) were read at the source rate with the Haar cascade;
+    those from before it held the face still in its crop (no `stabilise`), without."""
     from physllm.pipeline.face import FaceConfig
 
     pre = settings["preprocessing"]
     face = {"detector": "haar"} | pre["face"]
     return ClipConfig(clip_frames=pre["clip_frames"], size=pre["size"], fps=pre.get("fps"),
-                      roi=pre.get("roi", "face"), face=FaceConfig(**face))
+                      roi=pre.get("roi", "face"), face=FaceConfig(**face), stabilise=pre.get("stabilise", False))
 
 
 # The method `predict` reads with when none is named: the one our measurements rank best without
