@@ -6,9 +6,10 @@ Why: the crop box holds while the face moves less than `hold_fraction` of its wi
 (pipeline.face: a box that follows the jitter by whole pixels steps the crop's colour), so a face
 that shakes by a few pixels moves its skin texture across PhysNet's input, and PhysNet reads
 normalised frame differences, which the texture's motion moves as a pulse does. Measured on the
-two real vitallens clips under a ±6 px shake at 0.5-4 Hz (`bench/perturbed_real.py`, docs/BENCHMARKS.md,
-"Holding the face still"): the released UBFC-rPPG and PURE PhysNets read 8 of 16 shaken videos
-within 5 bpm before, 16 of 16 held still (draws 0-3, every clip moved).
+two real vitallens clips under a ±6 px shake at 0.5-4 Hz (`bench/perturbed_real.py`; docs/BENCHMARKS.md,
+"a shaken face held still in PhysNet's crops"): the released UBFC-rPPG and PURE PhysNets read 8 of 16
+shaken videos within 5 bpm before and 16 of 16 held still on draws 0-3, 36 of 40 over ten draws;
+every other condition reads as before.
 
 What is undone, and where:
 - The steps are chained frame to frame within a clip (a face turning changes its template, not its
@@ -24,7 +25,7 @@ What is undone, and where:
   the measured path is the estimate's own noise, and undoing it costs more than it gives (all clips
   moved: the released PURE PhysNet under a wandering lamp 6.1 → 16.5 bpm MAE over 8 real videos).
   On draws 0-3 every clip of a still face (every change of light and camera but the shake) steps
-  0.07-0.15 px a frame, every shaken one 0.20-0.34.
+  0.05-0.15 px a frame, every shaken one 0.20-0.34.
 - The classic methods' skin patches are left as they are: their mean over a thousand pixels of
   skin barely moves with the face, and moving them back by measured sub-pixel shifts added more
   than it took away (POS on a real clip under a side light 1.7 → 6.6 bpm off, under noise + JPEG
@@ -37,7 +38,7 @@ import cv2
 import numpy as np
 import scipy.signal
 
-MIN_RESPONSE = 0.3  # phaseCorrelate's peak: ≥ 0.74 between frames of the real clips (noise + JPEG too), 0.05-0.35 unrelated
+MIN_RESPONSE = 0.3  # phaseCorrelate's peak: ≥ 0.74 between frames of the real clips, 0.05-0.35 unrelated
 MAX_STEP = 0.1  # of the crop's width in one frame (7 px of 72): a face crossing its crop in a third of a second
 # A clip is held still only where its face jitters: the rms of its steps (crop pixels a frame, both
 # axes) at least this. Chosen on draws 0-3 of bench/perturbed_real.py (module doc).
