@@ -49,9 +49,14 @@ def hold_still(crops: np.ndarray) -> np.ndarray:
     """A clip's crops (T, H, W, 3 uint8) with the face's jitter undone, or as they are where its
     steps are under JITTER_FLOOR (module doc)."""
     steps = crop_steps(crops)
-    if np.sqrt(np.mean(steps[1:] ** 2)) < JITTER_FLOOR:
+    if step_rms(steps) < JITTER_FLOOR:
         return crops
     return undo_shifts(crops, path_shifts(steps))
+
+
+def step_rms(steps: np.ndarray) -> float:
+    """How much a clip's face jitters: the rms of its steps (T, 2) after the first, both axes."""
+    return float(np.sqrt(np.mean(steps[1:] ** 2)))
 
 
 def path_shifts(steps: np.ndarray) -> np.ndarray:
@@ -62,8 +67,8 @@ def path_shifts(steps: np.ndarray) -> np.ndarray:
 
 def crop_steps(crops: np.ndarray) -> np.ndarray:
     """float64 (T, 2): how far each crop's content (T, H, W, 3 uint8) lies from the one before's,
-    x and y in its pixels (`cv2.phaseCorrelate` of consecutive grey crops; 0 for the first, and for a step not
-    trusted)."""
+    x and y in its pixels (`cv2.phaseCorrelate` of consecutive grey crops; 0 for the first, and
+    for a step not trusted)."""
     grey = [cv2.cvtColor(image, cv2.COLOR_RGB2GRAY).astype(np.float32) for image in crops]
     height, width = grey[0].shape
     window = cv2.createHanningWindow((width, height), cv2.CV_32F)
@@ -80,7 +85,7 @@ def undo_shifts(images: np.ndarray, shifts: np.ndarray) -> np.ndarray:
     edge uncovered filled by reflection. Bilinear blurs a frame more the nearer its shift is to half
     a pixel, and that blur, changing from frame to frame, is a change PhysNet reads: with it the
     released UBFC-rPPG PhysNet read 2 of 11 perturbed real videos 22-27 bpm off that Lanczos reads
-    within 1 (docs/BENCHMARKS.md, "Holding the face still")."""
+    within 1 (docs/BENCHMARKS.md, "a shaken face held still in PhysNet's crops")."""
     return np.stack([_moved_back(image, shift) for image, shift in zip(images, shifts)])
 
 

@@ -6,7 +6,7 @@ import numpy as np
 
 from physllm.pipeline.clips import ClipConfig, iter_clips
 from physllm.pipeline.resample import with_times
-from physllm.pipeline.stabilise import JITTER_FLOOR, crop_steps, hold_still, path_shifts, undo_shifts
+from physllm.pipeline.stabilise import JITTER_FLOOR, crop_steps, hold_still, path_shifts, step_rms, undo_shifts
 from physllm.predict.estimators import clip_config_of
 
 
@@ -32,17 +32,13 @@ def jitter(n: int, scale: float = 1.0) -> np.ndarray:
     return scale * np.column_stack([0.8 * np.sin(2 * np.pi * 2.0 * t), 0.6 * np.sin(2 * np.pi * 1.3 * t + 1)])
 
 
-def step_rms(crops: np.ndarray) -> float:
-    return float(np.sqrt(np.mean(crop_steps(crops)[1:] ** 2)))
-
-
 def test_sub_pixel_jitter_is_measured_and_undone():
     shifts = jitter(128, 2)
     crops = moved(texture(72), shifts)
     measured = path_shifts(crop_steps(crops))
     for axis in (0, 1):  # each frame's step (what is measured) follows the jitter's (0.99 and 0.96 here)
         assert np.corrcoef(np.diff(measured[:, axis]), np.diff(shifts[:, axis]))[0, 1] > 0.8
-    assert step_rms(crops) >= JITTER_FLOOR
+    assert step_rms(crop_steps(crops)) >= JITTER_FLOOR
     held = hold_still(crops)
     np.testing.assert_array_equal(held, undo_shifts(crops, measured))
     assert frame_change(held) < 0.6 * frame_change(crops)  # 0.22 here
@@ -51,7 +47,7 @@ def test_sub_pixel_jitter_is_measured_and_undone():
 def test_a_still_face_is_left_as_it_is():
     noisy = np.random.default_rng(1).normal(0, 2, (40, 72, 72, 3))  # a sensor's noise on a still face
     crops = np.clip(texture(72)[None] + noisy, 0, 255).astype(np.uint8)
-    assert step_rms(crops) < JITTER_FLOOR  # 0.12 px a frame here
+    assert step_rms(crop_steps(crops)) < JITTER_FLOOR  # 0.12 px a frame here
     assert hold_still(crops) is crops
 
 
